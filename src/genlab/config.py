@@ -1,0 +1,271 @@
+"""One typed, validated config built from params.yaml.
+
+Every section is a frozen dataclass. Each field carries its allowed range or
+choices in its metadata; `load_config` checks every key before any work and
+raises a one-line `GenlabError` naming the key, the value and what is allowed.
+Numbers written as strings (DVC writes `-S lr=0.000001` as `1e-06`, which YAML
+1.1 reads as a string) are accepted where a number belongs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from genlab.errors import GenlabError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+def _num(default: float | int, lo: float | None = None, hi: float | None = None, **kw: Any):
+    """A numeric field with bounds: `lo`/`hi` inclusive, `gt`/`lt` exclusive."""
+    return field(default=default, metadata={"lo": lo, "hi": hi, **kw})
+
+
+def _seq(default: tuple, lo: float | None = None, hi: float | None = None, **kw: Any):
+    return field(default_factory=lambda: default, metadata={"lo": lo, "hi": hi, **kw})
+
+
+Device = Literal["auto", "cpu", "cuda"]
+Schedule = Literal["exp", "linear", "sqrt", "square"]
+Grid = Literal["uniform", "karras", "quadratic"]
+SamplerKind = Literal["euler", "stochastic", "heun"]
+TimeInput = Literal["t", "log_sigma", "fourier"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The unconditional dataset: points uniform in [-1, 1]^2."""
+
+    n: int = _num(1000, lo=1)
+    seed: int = _num(0, lo=0)
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    """The noise-prediction MLP and its full-batch training."""
+
+    schedule: Schedule = "exp"
+    sigma_min: float = _num(0.006737947, gt=0.0, lt=1.0)
+    time_input: TimeInput = "fourier"
+    width: int = _num(128, lo=1)
+    depth: int = _num(3, lo=1)
+    epochs: int = _num(3000, lo=1)
+    lr: float = _num(0.001, gt=0.0, lo=None, hi=10.0)
+    seed: int = _num(0, lo=0)
+    device: Device = "auto"
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How samples are drawn: algorithm, step count and sigma grid."""
+
+    kind: SamplerKind = "heun"
+    steps: int = _num(50, lo=1, hi=100000)
+    grid: Grid = "karras"
+    rho: float = _num(7.0, gt=0.0, hi=100.0)
+    eta: float = _num(1.0, lo=0.0, hi=1.0)
+    denoise_final: bool = True
+    n: int = _num(2000, lo=1)
+    seed: int = _num(1, lo=0)
+
+
+@dataclass(frozen=True)
+class FiguresConfig:
+    """Inputs of the exploratory figures and the quality-vs-NFE table."""
+
+    forward_start: tuple[float, float] = _seq((1.5, 1.5))
+    forward_steps: int = _num(200, lo=2)
+    step_counts: tuple[int, ...] = _seq((1, 2, 5, 10, 20, 50, 100, 1000), lo=1, hi=100000)
+    nfe: tuple[int, ...] = _seq((10, 20, 100, 1000), lo=1, hi=100000)
+    seeds: tuple[int, ...] = _seq((0, 1, 2, 3, 4, 5, 6, 7, 8), lo=0)
+    n: int = _num(1000, lo=1)
+    repeats: int = _num(10, lo=2)
+    grid_steps: int = _num(10, lo=1, hi=100000)
+    quality_n: int = _num(2000, lo=2)
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Sliced Wasserstein distance settings."""
+
+    projections: int = _num(256, lo=1)
+    seed: int = _num(1234, lo=0)
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    figures: FiguresConfig = field(default_factory=FiguresConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+
+
+def _bad(key: str, value: Any, allowed: str) -> GenlabError:
+    return GenlabError(f"params: {key} = {value!r} is invalid: {allowed}")
+
+
+def _range_text(meta: dict) -> str:
+    parts = []
+    if meta.get("gt") is not None:
+        parts.append(f"> {meta['gt']}")
+    if meta.get("lo") is not None:
+        parts.append(f">= {meta['lo']}")
+    if meta.get("lt") is not None:
+        parts.append(f"< {meta['lt']}")
+    if meta.get("hi") is not None:
+        parts.append(f"<= {meta['hi']}")
+    return " and ".join(parts)
+
+
+def _check_range(key: str, value: float, meta: dict, kind: str) -> None:
+    lo, hi, gt, lt = (meta.get(k) for k in ("lo", "hi", "gt", "lt"))
+    if (
+        (lo is not None and value < lo)
+        or (hi is not None and value > hi)
+        or (gt is not None and value <= gt)
+        or (lt is not None and value >= lt)
+    ):
+        raise _bad(key, value, f"expected {kind} {_range_text(meta)}")
+
+
+def _to_int(key: str, value: Any, meta: dict) -> int:
+    raw = value
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise _bad(key, raw, f"expected an integer {_range_text(meta)}".rstrip()) from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(key, raw, f"expected an integer {_range_text(meta)}".rstrip())
+    _check_range(key, value, meta, "an integer")
+    return value
+
+
+def _to_float(key: str, value: Any, meta: dict) -> float:
+    raw = value
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise _bad(key, raw, f"expected a number {_range_text(meta)}".rstrip()) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad(key, raw, f"expected a number {_range_text(meta)}".rstrip())
+    value = float(value)
+    if not math.isfinite(value):
+        raise _bad(key, raw, "expected a finite number")
+    _check_range(key, value, meta, "a number")
+    return value
+
+
+def _to_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _bad(key, value, "expected true or false")
+
+
+def _convert(key: str, value: Any, tp: Any, meta: dict) -> Any:
+    origin = get_origin(tp)
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise _bad(key, value, "expected one of " + ", ".join(map(str, choices)))
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(key, value, options[0], meta)
+    if origin is tuple:
+        args = get_args(tp)
+        if isinstance(value, str):
+            value = [v for v in value.replace("[", "").replace("]", "").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise _bad(key, value, "expected a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            if not value:
+                raise _bad(key, value, "expected a non-empty list")
+            items = [(args[0], v) for v in value]
+        else:
+            if len(value) != len(args):
+                raise _bad(key, value, f"expected a list of {len(args)} values")
+            items = list(zip(args, value, strict=True))
+        return tuple(_convert(f"{key}[{i}]", v, t, meta) for i, (t, v) in enumerate(items))
+    if tp is int:
+        return _to_int(key, value, meta)
+    if tp is float:
+        return _to_float(key, value, meta)
+    if tp is bool:
+        return _to_bool(key, value)
+    if tp is str:
+        if not isinstance(value, str) or not value.strip():
+            raise _bad(key, value, "expected a non-empty string")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return build_section(tp, value, key)
+    raise TypeError(f"unsupported config type {tp!r} for {key}")
+
+
+def build_section(cls: type, raw: Any, prefix: str) -> Any:
+    """Build dataclass `cls` from a mapping, checking every key and value."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _bad(prefix, raw, "expected a mapping of keys to values")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            allowed = ", ".join(fields)
+            raise GenlabError(
+                f"params: unknown key {prefix}.{key} (= {raw[key]!r}); allowed keys: {allowed}"
+            )
+    values = {}
+    for name, f in fields.items():
+        if name in raw:
+            values[name] = _convert(f"{prefix}.{name}", raw[name], hints[name], dict(f.metadata))
+    obj = cls(**values)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        check(prefix)
+    return obj
+
+
+def parse_config(raw: Any) -> Config:
+    """Validate a params mapping (as read from params.yaml) into a Config."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise GenlabError("params: expected a mapping of sections at the top of params.yaml")
+    hints = typing.get_type_hints(Config)
+    names = {f.name for f in dataclasses.fields(Config)}
+    for key in raw:
+        if key not in names:
+            raise GenlabError(
+                f"params: unknown section {key!r}; allowed sections: {', '.join(sorted(names))}"
+            )
+    return Config(**{k: build_section(hints[k], v, k) for k, v in raw.items()})
+
+
+def load_config(path: Path | str = PARAMS_FILE) -> Config:
+    """Read and validate params.yaml; raise a one-line GenlabError if anything is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenlabError(f"params: file {path} not found (run from the repository root)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise GenlabError(f"params: {path} is not valid YAML{where}") from None
+    return parse_config(raw)

@@ -1,0 +1,94 @@
+"""The noise-prediction MLP D(x_t, t [, c]) of DESIGN.md section 3."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genlab.schedules import Schedule
+
+# eps_fn(x, sigma) -> predicted noise; sigma is a scalar tensor (one noise level for the batch).
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+FOURIER_FREQS = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Architecture of the denoiser; saved with its weights."""
+
+    width: int = 128
+    depth: int = 3
+    time_input: str = "fourier"
+    num_classes: int = 0
+    class_dim: int = 0
+    dim: int = 2
+
+
+class Denoiser(nn.Module):
+    """An MLP with LeakyReLU that predicts eps from (x_t, time features [, class embedding])."""
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n_time = {"t": 1, "log_sigma": 1, "fourier": 1 + 2 * len(FOURIER_FREQS)}[cfg.time_input]
+        self.embed = nn.Embedding(cfg.num_classes, cfg.class_dim) if cfg.num_classes else None
+        layers: list[nn.Module] = []
+        fan_in = cfg.dim + n_time + (cfg.class_dim if cfg.num_classes else 0)
+        for _ in range(cfg.depth):
+            layers += [nn.Linear(fan_in, cfg.width), nn.LeakyReLU(0.2)]
+            fan_in = cfg.width
+        layers.append(nn.Linear(fan_in, cfg.dim))
+        self.net = nn.Sequential(*layers)
+        self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
+
+    def time_features(self, t: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+        t = t.reshape(-1, 1)
+        if self.cfg.time_input == "t":
+            return t
+        if self.cfg.time_input == "log_sigma":
+            return torch.log(schedule.sigma(t)) / 5.0 + 1.0
+        angles = t * self.freqs.to(t.dtype)
+        return torch.cat([t, torch.sin(angles), torch.cos(angles)], dim=1)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        schedule: Schedule,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        t = t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
+        parts = [x, self.time_features(t, schedule)]
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this denoiser is class-conditional: pass labels")
+            parts.append(self.embed(labels))
+        return self.net(torch.cat(parts, dim=1))
+
+
+def eps_fn(
+    model: Denoiser, schedule: Schedule, labels: torch.Tensor | None = None
+) -> EpsFn:
+    """Wrap a denoiser as eps(x, sigma): the time fed to it is t = sigma^-1(sigma)."""
+
+    def fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        t = schedule.t_of_sigma(torch.as_tensor(sigma, dtype=torch.float64))
+        return model(x, t.to(x.dtype), schedule, labels)
+
+    return fn
+
+
+def ideal_gaussian_eps(s: float) -> EpsFn:
+    """The exact eps-prediction for data N(0, s^2 I): E[eps | x_t] = sigma x_t / (s^2 + sigma^2)."""
+
+    def fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        sigma = torch.as_tensor(sigma, dtype=x.dtype)
+        return sigma * x / (s**2 + sigma**2)
+
+    return fn
+

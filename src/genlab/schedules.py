@@ -1,0 +1,93 @@
+"""Noise schedules sigma(t) of the variance-exploding SDE, and sampling grids.
+
+All four schedules reach sigma(1) = 1. The lower end is set by `sigma_min`:
+t_min = sigma^-1(sigma_min), so every schedule spans the same sigma range and
+the samplers' grids are comparable across schedules (DESIGN.md section 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+SCHEDULES = ("exp", "linear", "sqrt", "square")
+GRIDS = ("uniform", "karras", "quadratic")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """sigma(t) on [t_min, 1] with its derivative and inverse."""
+
+    name: str
+    sigma_min: float
+
+    def __post_init__(self) -> None:
+        if self.name not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.name!r}; expected one of {SCHEDULES}")
+        if not 0.0 < self.sigma_min < 1.0:
+            raise ValueError(f"sigma_min must be in (0, 1), got {self.sigma_min}")
+
+    @property
+    def sigma_max(self) -> float:
+        return 1.0
+
+    @property
+    def t_min(self) -> float:
+        return float(self.t_of_sigma(torch.tensor(self.sigma_min, dtype=torch.float64)))
+
+    def sigma(self, t: torch.Tensor) -> torch.Tensor:
+        if self.name == "exp":
+            return torch.exp(5.0 * (t - 1.0))
+        if self.name == "linear":
+            return t
+        if self.name == "sqrt":
+            return torch.sqrt(t)
+        return t**2
+
+    def dsigma(self, t: torch.Tensor) -> torch.Tensor:
+        """d sigma / d t."""
+        if self.name == "exp":
+            return 5.0 * torch.exp(5.0 * (t - 1.0))
+        if self.name == "linear":
+            return torch.ones_like(t)
+        if self.name == "sqrt":
+            return 0.5 / torch.sqrt(t)
+        return 2.0 * t
+
+    def t_of_sigma(self, sigma: torch.Tensor) -> torch.Tensor:
+        """The inverse sigma^-1: the training time at which the noise level is sigma."""
+        if self.name == "exp":
+            return 1.0 + torch.log(sigma) / 5.0
+        if self.name == "linear":
+            return sigma
+        if self.name == "sqrt":
+            return sigma**2
+        return torch.sqrt(sigma)
+
+
+def sigma_grid(
+    schedule: Schedule, steps: int, grid: str = "uniform", rho: float = 7.0
+) -> torch.Tensor:
+    """A decreasing float64 grid sigma_0 = sigma_max > ... > sigma_steps = sigma_min.
+
+    uniform: uniform in the training time t; karras: Karras et al. (2022) with
+    exponent rho; quadratic: uniform in t^2, big steps at high noise and fine
+    ones near the data ("coarse to fine").
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    u = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
+    t_min, smin, smax = schedule.t_min, schedule.sigma_min, schedule.sigma_max
+    if grid == "uniform":
+        sig = schedule.sigma(1.0 - u * (1.0 - t_min))
+    elif grid == "quadratic":
+        sig = schedule.sigma(t_min + (1.0 - t_min) * (1.0 - u) ** 2)
+    elif grid == "karras":
+        a, b = smax ** (1.0 / rho), smin ** (1.0 / rho)
+        sig = (a + u * (b - a)) ** rho
+    else:
+        raise ValueError(f"unknown grid {grid!r}; expected one of {GRIDS}")
+    sig[0], sig[-1] = smax, smin
+    return sig
+

@@ -1,0 +1,71 @@
+"""Stage figures: forward process, loss curve, step counts, schedules and grids, quality per NFE."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import typer
+
+from genlab import figures
+from genlab.cli import run_stage
+from genlab.config import PARAMS_FILE, load_config
+from genlab.denoiser import eps_fn
+from genlab.evaluation import forward_path, quality_table, sample_points
+from genlab.io import markdown_table, read_column, write_csv, write_text
+from genlab.samplers import SAMPLERS
+from genlab.training import load_denoiser
+
+
+def main(
+    params: Path = typer.Option(PARAMS_FILE, help="params file (sections figures, sampler)."),
+    model: Path = typer.Option(Path("models/unconditional.pt"), help="trained denoiser."),
+    loss_tsv: Path = typer.Option(
+        Path("reports/train/unconditional/plots/metrics/loss.tsv"), help="loss per epoch."
+    ),
+    fig_dir: Path = typer.Option(Path("reports/figures"), help="folder for the figures."),
+    table_dir: Path = typer.Option(Path("reports/quality"), help="folder for the NFE table."),
+) -> None:
+    """Draw the exercise's figures that do not depend on the sampler's step count or seed."""
+    cfg = load_config(params)
+    fcfg, s = cfg.figures, cfg.sampler
+    denoiser, schedule = load_denoiser(model)
+    eps = eps_fn(denoiser, schedule)
+
+    t, path = forward_path(fcfg.forward_start, schedule, fcfg.forward_steps, seed=fcfg.seeds[0])
+    figures.forward_process(t, path, fig_dir / "q1_forward.png")
+
+    figures.loss_curve(read_column(loss_tsv, "loss"), fig_dir / "q2_loss.png")
+
+    trajs, clouds = [], []
+    for steps in fcfg.step_counts:
+        spec = replace(s, steps=steps)
+        traj: list[torch.Tensor] = []
+        sample_points(eps, schedule, spec, 1, fcfg.seeds[0], trajectory=traj)
+        trajs.append(torch.cat(traj))
+        clouds.append(sample_points(eps, schedule, spec, fcfg.n, fcfg.seeds[0])[1])
+    figures.step_counts(
+        trajs, clouds, fcfg.step_counts, f"{s.kind} sampler, {s.grid} grid", fig_dir / "q4_steps.png"
+    )
+
+    grid_clouds = {
+        grid: sample_points(eps, schedule, replace(s, grid=grid, steps=fcfg.grid_steps), fcfg.n,
+                            fcfg.seeds[0])[1]
+        for grid in ("uniform", "karras", "quadratic")
+    }
+    figures.schedules_and_grids(
+        schedule.sigma_min, fcfg.grid_steps, s.rho, grid_clouds, f"{s.kind} sampler",
+        fig_dir / "q5_schedules_grids.png",
+    )
+
+    table = quality_table(
+        eps, schedule, s, list(SAMPLERS), fcfg.nfe, fcfg.quality_n, fcfg.seeds[0],
+        cfg.metrics.projections, cfg.metrics.seed,
+    )
+    write_csv(table_dir / "quality_vs_nfe.csv", table)
+    write_text(table_dir / "quality_vs_nfe.md", markdown_table(table))
+    figures.quality_vs_nfe(table, fig_dir / "q4_quality_vs_nfe.png")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    run_stage(main)
