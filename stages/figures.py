@@ -10,7 +10,7 @@ from genlab import figures
 from genlab.cli import run_stage
 from genlab.config import PARAMS_FILE, load_config
 from genlab.denoiser import eps_fn
-from genlab.evaluation import forward_path, quality_table, sample_points
+from genlab.evaluation import forward_paths, quality_table, sample_points
 from genlab.io import markdown_table, read_column, write_csv, write_text
 from genlab.samplers import SAMPLERS
 from genlab.training import load_denoiser
@@ -31,8 +31,8 @@ def main(
     denoiser, schedule = load_denoiser(model)
     eps = eps_fn(denoiser, schedule)
 
-    t, path = forward_path(fcfg.forward_start, schedule, fcfg.forward_steps, seed=fcfg.seeds[0])
-    figures.forward_process(t, path, fig_dir / "q1_forward.png")
+    t, paths = forward_paths(fcfg.forward_start, schedule, fcfg.forward_steps, 1, fcfg.seeds[0])
+    figures.forward_process(t, paths[:, 0], fig_dir / "q1_forward.png")
 
     figures.loss_curve(read_column(loss_tsv, "loss"), fig_dir / "q2_loss.png")
 
@@ -44,22 +44,38 @@ def main(
         trajs.append(torch.cat(traj))
         clouds.append(sample_points(eps, schedule, spec, fcfg.n, fcfg.seeds[0])[1])
     figures.step_counts(
-        trajs, clouds, fcfg.step_counts, f"{s.kind} sampler, {s.grid} grid", fig_dir / "q4_steps.png"
+        trajs,
+        clouds,
+        fcfg.step_counts,
+        f"{s.kind} sampler, {s.grid} grid",
+        fig_dir / "q4_steps.png",
     )
 
     grid_clouds = {
-        grid: sample_points(eps, schedule, replace(s, grid=grid, steps=fcfg.grid_steps), fcfg.n,
-                            fcfg.seeds[0])[1]
+        grid: sample_points(
+            eps, schedule, replace(s, grid=grid, steps=fcfg.grid_steps), fcfg.n, fcfg.seeds[0]
+        )[1]
         for grid in ("uniform", "karras", "quadratic")
     }
     figures.schedules_and_grids(
-        schedule.sigma_min, fcfg.grid_steps, s.rho, grid_clouds, f"{s.kind} sampler",
+        schedule.sigma_min,
+        fcfg.grid_steps,
+        s.rho,
+        grid_clouds,
+        f"{s.kind} sampler",
         fig_dir / "q5_schedules_grids.png",
     )
 
     table = quality_table(
-        eps, schedule, s, list(SAMPLERS), fcfg.nfe, fcfg.quality_n, fcfg.seeds[0],
-        cfg.metrics.projections, cfg.metrics.seed,
+        eps,
+        schedule,
+        s,
+        list(SAMPLERS),
+        fcfg.nfe,
+        fcfg.quality_n,
+        fcfg.seeds[0],
+        cfg.metrics.projections,
+        cfg.metrics.seed,
     )
     write_csv(table_dir / "quality_vs_nfe.csv", table)
     write_text(table_dir / "quality_vs_nfe.md", markdown_table(table))

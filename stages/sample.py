@@ -30,7 +30,9 @@ def main(
     s, fcfg = cfg.sampler, cfg.figures
     denoiser, schedule = load_denoiser(model)
     eps = eps_fn(denoiser, schedule)
-    desc = f"{s.kind}, {s.steps} steps, {s.grid} grid" + (", final denoise" if s.denoise_final else "")
+    desc = f"{s.kind}, {s.steps} steps, {s.grid} grid" + (
+        ", final denoise" if s.denoise_final else ""
+    )
 
     _, x, nfe = sample_points(eps, schedule, s, s.n, s.seed)
     quality = square_quality(x, cfg.metrics.projections, cfg.metrics.seed)
@@ -50,7 +52,10 @@ def main(
     finals_det, _ = repeat_from(eps, schedule, det, start, fcfg.repeats, s.seed)
     finals_sto, paths = repeat_from(eps, schedule, sto, start, fcfg.repeats, s.seed)
     figures.determinism(
-        finals_det, finals_sto, paths[:, :4], start[0],
+        finals_det,
+        finals_sto,
+        paths[:, :4],
+        start[0],
         (f"{det.kind} (deterministic)", f"stochastic, eta={sto.eta}"),
         fig_dir / "q6_determinism.png",
     )

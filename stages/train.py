@@ -34,7 +34,13 @@ def main(
     progress = Progress("train", cfg.epochs)
     start = time.perf_counter()
     denoiser, losses = train_denoiser(
-        x0, net, schedule, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed, device=device,
+        x0,
+        net,
+        schedule,
+        epochs=cfg.epochs,
+        lr=cfg.lr,
+        seed=cfg.seed,
+        device=device,
         on_epoch=lambda i, loss: progress(i, f"loss {loss:.4f}"),
     )
     seconds = time.perf_counter() - start

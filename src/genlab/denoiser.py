@@ -71,9 +71,7 @@ class Denoiser(nn.Module):
         return self.net(torch.cat(parts, dim=1))
 
 
-def eps_fn(
-    model: Denoiser, schedule: Schedule, labels: torch.Tensor | None = None
-) -> EpsFn:
+def eps_fn(model: Denoiser, schedule: Schedule, labels: torch.Tensor | None = None) -> EpsFn:
     """Wrap a denoiser as eps(x, sigma): the time fed to it is t = sigma^-1(sigma)."""
 
     def fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -91,4 +89,3 @@ def ideal_gaussian_eps(s: float) -> EpsFn:
         return sigma * x / (s**2 + sigma**2)
 
     return fn
-

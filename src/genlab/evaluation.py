@@ -15,22 +15,22 @@ from genlab.samplers import CountingEps, run_sampler, start_noise, steps_for_nfe
 from genlab.schedules import Schedule
 
 
-def forward_path(
-    x0: Sequence[float], schedule: Schedule, steps: int, seed: int
+def forward_paths(
+    x0: Sequence[float], schedule: Schedule, steps: int, n: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One path of the forward SDE from x0: independent increments of variance d(sigma^2).
+    """n paths of the forward SDE from x0 on a uniform t grid.
 
-    Returns the times t (steps + 1,) and the states (steps + 1, 2); at each t the
-    marginal is N(x0, sigma(t)^2 I) up to the sigma_min^2 it starts with.
+    Returns times (steps+1,) and paths (steps+1, n, 2).
+
+    Each path starts at x0 + sigma_min z and adds independent Gaussian increments of
+    variance sigma(t_k+1)^2 - sigma(t_k)^2, so at every t the marginal is N(x0, sigma(t)^2 I).
     """
     g = torch.Generator().manual_seed(seed)
     t = torch.linspace(schedule.t_min, 1.0, steps + 1, dtype=torch.float64)
-    var = schedule.sigma(t) ** 2
+    std = torch.sqrt(torch.cat([schedule.sigma(t[:1]) ** 2, torch.diff(schedule.sigma(t) ** 2)]))
+    z = torch.randn(steps + 1, n, 2, generator=g, dtype=torch.float64)
     start = torch.tensor(x0, dtype=torch.float64)
-    z = torch.randn(steps, 2, generator=g, dtype=torch.float64)
-    steps_ = z * torch.sqrt(var[1:] - var[:-1])[:, None]
-    path = torch.cat([start[None], start + torch.cumsum(steps_, dim=0)])
-    return t, path
+    return t, start + torch.cumsum(z * std[:, None, None], dim=0)
 
 
 def sample_points(

@@ -153,7 +153,9 @@ def quality_vs_nfe(table: pd.DataFrame, out: Path) -> None:
     for kind, rows in table.groupby("sampler", sort=False):
         axes[0, 0].plot(rows["nfe"], rows["in_support"], marker="o", label=kind)
         axes[0, 1].plot(rows["nfe"], rows["swd_ratio"], marker="o", label=kind)
-    for ax, name in zip(axes[0], ("in_support (higher is better)", "swd_ratio (1 is best)"), strict=True):
+    for ax, name in zip(
+        axes[0], ("in_support (higher is better)", "swd_ratio (1 is best)"), strict=True
+    ):
         ax.set_xscale("log")
         ax.set_xlabel("NFE (denoiser calls)")
         ax.set_ylabel(name)

@@ -15,9 +15,7 @@ def sample_square(n: int, generator: torch.Generator) -> torch.Tensor:
     return 2.0 * torch.rand(n, 2, generator=generator, dtype=torch.float64) - 1.0
 
 
-def swd(
-    a: torch.Tensor, b: torch.Tensor, projections: int = 256, seed: int = 0
-) -> float:
+def swd(a: torch.Tensor, b: torch.Tensor, projections: int = 256, seed: int = 0) -> float:
     """Sliced Wasserstein-2 distance between two point clouds of equal size.
 
     sqrt of the mean over random unit directions of the 1-D W2^2 between the

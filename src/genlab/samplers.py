@@ -9,6 +9,7 @@ appended to `trajectory` when a list is given. DESIGN.md section 4.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import torch
 
 from genlab.config import SamplerConfig
@@ -133,7 +134,9 @@ def run_sampler(
 ) -> torch.Tensor:
     """Walk the grid of `spec` from x with the chosen sampler, then optionally denoise once."""
     sigmas = sigma_grid(schedule, spec.steps, spec.grid, spec.rho)
-    x = SAMPLERS[spec.kind](eps, x, sigmas, generator=generator, eta=spec.eta, trajectory=trajectory)
+    x = SAMPLERS[spec.kind](
+        eps, x, sigmas, generator=generator, eta=spec.eta, trajectory=trajectory
+    )
     if spec.denoise_final:
         s_min = sigmas[-1].to(x.dtype)
         x = x - s_min * eps(x, s_min)

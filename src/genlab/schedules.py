@@ -90,4 +90,3 @@ def sigma_grid(
         raise ValueError(f"unknown grid {grid!r}; expected one of {GRIDS}")
     sig[0], sig[-1] = smax, smin
     return sig
-

@@ -65,7 +65,8 @@ def train_denoiser(
     gen = torch.Generator(device=device).manual_seed(seed)
     x0 = x0.to(device=device, dtype=torch.float32)
     labels = labels.to(device) if labels is not None else None
-    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=device.type in ("cpu", "cuda"))
+    fused = device.type in ("cpu", "cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
     losses: list[float] = []
     for epoch in range(1, epochs + 1):
         loss = denoising_loss(model, x0, schedule, gen, labels)

@@ -1,0 +1,32 @@
+# Two front doors: `make repro` (set up .venv if needed, then run the pipeline)
+# and `make test`. Stage commands call `python`, so the venv's bin goes first on PATH.
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+export DVC_STUDIO_OFFLINE := true
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup repro test lint bench clean-venv
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+repro: setup
+	dvc repro
+
+test: setup
+	python -m pytest
+
+lint: setup
+	ruff check . && ruff format --check .
+
+bench: setup
+	python benchmarks/bench.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,99 @@
+"""params.yaml validation: a bad value stops with one line naming key, value and what is allowed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from genlab.config import load_config, parse_config
+from genlab.errors import GenlabError
+
+
+def test_repository_params_are_valid(root):
+    cfg = load_config(root / "params.yaml")
+    assert cfg.sampler.steps >= 1
+    assert cfg.denoiser.schedule == "exp"
+
+
+@pytest.mark.parametrize(
+    ("raw", "must_mention"),
+    [
+        ({"sampler": {"steps": 0}}, ["sampler.steps", "0", ">= 1"]),
+        ({"sampler": {"steps": -3}}, ["sampler.steps", "-3", ">= 1"]),
+        ({"sampler": {"steps": "abc"}}, ["sampler.steps", "'abc'", "integer"]),
+        ({"sampler": {"steps": 2.5}}, ["sampler.steps", "2.5", "integer"]),
+        ({"sampler": {"stepz": 5}}, ["sampler.stepz", "allowed keys", "steps"]),
+        ({"sampler": {"kind": "rk4"}}, ["sampler.kind", "rk4", "euler", "heun", "stochastic"]),
+        ({"sampler": {"grid": "log"}}, ["sampler.grid", "karras", "uniform", "quadratic"]),
+        ({"sampler": {"eta": 1.5}}, ["sampler.eta", "1.5", "<= 1"]),
+        ({"sampler": {"eta": -0.1}}, ["sampler.eta", "-0.1", ">= 0"]),
+        ({"denoiser": {"schedule": "cosine"}}, ["denoiser.schedule", "cosine", "exp", "linear"]),
+        ({"denoiser": {"width": 0}}, ["denoiser.width", "0"]),
+        ({"denoiser": {"epochs": True}}, ["denoiser.epochs", "True", "integer"]),
+        ({"denoiser": {"lr": 0}}, ["denoiser.lr", "> 0"]),
+        ({"denoiser": {"lr": "nan"}}, ["denoiser.lr", "finite"]),
+        ({"data": {"n": 0}}, ["data.n", "0"]),
+        ({"figures": {"step_counts": [1, 0]}}, ["figures.step_counts[1]", "0", ">= 1"]),
+        ({"figures": {"forward_start": [1.0]}}, ["figures.forward_start", "2 values"]),
+        ({"samplr": {"steps": 5}}, ["samplr", "allowed sections"]),
+        ({"sampler": 5}, ["sampler", "mapping"]),
+    ],
+)
+def test_bad_params_give_one_line_error(raw, must_mention):
+    with pytest.raises(GenlabError) as info:
+        parse_config(raw)
+    message = str(info.value)
+    assert "\n" not in message
+    for text in must_mention:
+        assert text in message, (text, message)
+
+
+def test_numbers_in_the_forms_dvc_writes_are_accepted():
+    # `dvc exp run -S denoiser.lr=0.000001` writes 1e-06, a string to YAML 1.1 loaders.
+    raw = yaml.safe_load("denoiser: {lr: 1e-06, epochs: '200'}\nsampler: {steps: '5', eta: '0.5'}")
+    assert isinstance(raw["denoiser"]["lr"], str)
+    cfg = parse_config(raw)
+    assert cfg.denoiser.lr == pytest.approx(1e-6)
+    assert cfg.denoiser.epochs == 200
+    assert cfg.sampler.steps == 5
+    assert cfg.sampler.eta == 0.5
+
+
+def test_stage_reports_bad_params_in_one_line_before_work(tmp_path, root):
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["sampler"]["steps"] = 0
+    bad = tmp_path / "params.yaml"
+    bad.write_text(yaml.safe_dump(params))
+    out = tmp_path / "samples.csv"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(root / "stages/sample.py"),
+            "--params",
+            str(bad),
+            "--out",
+            str(out),
+            "--model",
+            str(tmp_path / "missing.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "sampler.steps" in lines[0] and ">= 1" in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not out.exists()
+
+
+def test_stage_help_works(root):
+    proc = subprocess.run(
+        [sys.executable, str(root / "stages/train.py"), "--help"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0
+    assert "--params" in proc.stdout
