@@ -58,19 +58,43 @@ def pipeline_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def scratch_repo(tmp_path: Path):
-    """A git + DVC repo in tmp_path holding the pipeline with tiny params, committed."""
+class Scratch:
+    """A scratch git + DVC repo holding the pipeline; `run` executes a command inside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.env = pipeline_env(path.parent)
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600):
+        import subprocess
+
+        proc = subprocess.run(
+            args, cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def commit(self, message: str) -> None:
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-qm", message)
+
+
+def _link_shared(parent: Path) -> None:
+    # Stages read the corpus mirror at ../shared relative to the repository root.
+    shared = ROOT.parent / "shared"
+    if shared.is_dir() and not (parent / "shared").exists():
+        (parent / "shared").symlink_to(shared)
+
+
+def _new_repo(path: Path) -> Scratch:
     import shutil
-    import subprocess
 
     import yaml
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
+    path.mkdir(parents=True)
     for name in PIPELINE_FILES:
-        src = ROOT / name
-        dst = repo / name
+        src, dst = ROOT / name, path / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -79,16 +103,34 @@ def scratch_repo(tmp_path: Path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for section, values in TINY_PARAMS.items():
         params[section].update(values)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = pipeline_env(tmp_path)
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _link_shared(path.parent)
+    repo = Scratch(path)
+    repo.run("git", "init", "-q")
+    repo.commit("tiny pipeline")
+    return repo
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc
 
-    run("git", "init", "-q")
-    run("git", "add", "-A")
-    run("git", "commit", "-qm", "tiny pipeline")
-    return repo, run
+@pytest.fixture
+def scratch_repo(tmp_path: Path) -> Scratch:
+    """The pipeline with tiny params in a fresh, committed repo; nothing built yet."""
+    return _new_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per session: the tiny pipeline after `dvc repro`, outputs committed."""
+    repo = _new_repo(tmp_path_factory.mktemp("template") / "repo")
+    repo.run("dvc", "repro")
+    repo.commit("baseline")
+    return repo.path
+
+
+@pytest.fixture
+def built_repo(built_template: Path, tmp_path: Path) -> Scratch:
+    """A private copy of the built template (git history and DVC cache included)."""
+    import shutil
+
+    shutil.copytree(built_template, tmp_path / "repo", symlinks=True)
+    _link_shared(tmp_path)
+    return Scratch(tmp_path / "repo")

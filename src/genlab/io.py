@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -126,8 +127,12 @@ def read_column(path: Path | str, column: str, sep: str = "\t") -> np.ndarray:
 
 def save_checkpoint(path: Path | str, kind: str, payload: dict[str, Any]) -> None:
     """Save a checkpoint atomically, tagged with its kind so a wrong file is caught on load."""
+    # Saving through a buffer keeps the bytes independent of the temporary file's name,
+    # which torch.save would otherwise record as the archive's folder.
+    buffer = io.BytesIO()
+    torch.save({"genlab": kind, **payload}, buffer)
     with atomic_path(path) as tmp:
-        torch.save({"genlab": kind, **payload}, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_checkpoint(path: Path | str, kind: str) -> dict[str, Any]:

@@ -1,0 +1,105 @@
+"""Benchmark the pipeline on a fresh clone: wall time per stage, a cached experiment, a no-op repro.
+
+Usage: make bench   (or: python benchmarks/bench.py --help)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DVC_STUDIO_OFFLINE", "true")
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    for key in ("GIT_AUTHOR", "GIT_COMMITTER"):
+        env.setdefault(f"{key}_NAME", "genlab-bench")
+        env.setdefault(f"{key}_EMAIL", "bench@genlab.invalid")
+    return env
+
+
+def _timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"error: `{' '.join(args)}` failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return seconds
+
+
+def _repro_per_stage(repo: Path, env: dict[str, str]) -> list[tuple[str, float]]:
+    """Run `dvc repro`, timing each stage from its "Running stage" line to the next one."""
+    start = time.perf_counter()
+    marks: list[tuple[str, float]] = []
+    proc = subprocess.Popen(
+        ["dvc", "repro"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    log = []
+    for line in proc.stdout:
+        log.append(line)
+        if line.startswith("Running stage '"):
+            marks.append((line.split("'")[1], time.perf_counter()))
+            print(f"  {line.strip()}", flush=True)
+    if proc.wait() != 0:
+        sys.exit("error: dvc repro failed:\n" + "".join(log[-40:]))
+    end = time.perf_counter()
+    ends = [t for _, t in marks[1:]] + [end]
+    rows = [(f"stage {name}", stop - t) for (name, t), stop in zip(marks, ends, strict=True)]
+    return rows + [("full dvc repro", end - start)]
+
+
+def main(keep: bool = typer.Option(False, help="keep the temporary clone")) -> None:
+    """Clone HEAD into a temporary folder, run every stage timed, then the experiment checks."""
+    env = _env()
+    tmp = Path(tempfile.mkdtemp(prefix="genlab-bench-"))
+    repo = tmp / "genlab"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    if (ROOT.parent / "shared").is_dir():
+        (tmp / "shared").symlink_to(ROOT.parent / "shared")
+    rows: list[tuple[str, float]] = []
+    try:
+        rows += _repro_per_stage(repo, env)
+        subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", "bench baseline"], cwd=repo, env=env, check=True)
+        exp = ["dvc", "exp", "run", "-S", "sampler.steps=5"]
+        rows.append(("dvc exp run -S sampler.steps=5", _timed(exp, repo, env)))
+        subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=repo, env=env)
+        _timed(["dvc", "checkout", "--force"], repo, env)
+        rows.append(("no-op dvc repro", _timed(["dvc", "repro"], repo, env)))
+
+        print("\n| step | wall time (s) |\n|---|---|")
+        for name, seconds in rows:
+            print(f"| {name} | {seconds:.1f} |")
+        print("\nThroughput (reports/timing/):")
+        for path in sorted((repo / "reports/timing").glob("*.json")):
+            values = json.loads(path.read_text())
+            print(f"  {path.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        print("\nQuality per NFE (reports/quality/quality_vs_nfe.md):\n")
+        print((repo / "reports/quality/quality_vs_nfe.md").read_text())
+    finally:
+        if keep:
+            print(f"clone kept at {repo}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    typer.run(main)
