@@ -101,3 +101,16 @@ def test_trajectory_records_every_step():
     path: list[torch.Tensor] = []
     sample_heun(ideal_gaussian_eps(S), _start(3), sigma_grid(sched, 6, "uniform"), trajectory=path)
     assert len(path) == 7 and path[0].shape == (3, 2)
+
+
+def test_repeated_runs_from_one_start_noise():
+    from genlab.evaluation import repeat_from
+
+    sched = Schedule("exp", SIGMA_MIN)
+    start = _start(1)
+    det, _ = repeat_from(ideal_gaussian_eps(S), sched, SamplerConfig(kind="heun"), start, 5, 0)
+    assert torch.equal(det, det[:1].expand(5, 2))
+    cfg = SamplerConfig(kind="stochastic", eta=1.0)
+    sto, paths = repeat_from(ideal_gaussian_eps(S), sched, cfg, start, 5, 0)
+    assert len(torch.unique(sto[:, 0])) == 5
+    assert paths.shape == (cfg.steps + 2, 5, 2)
