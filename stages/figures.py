@@ -1,4 +1,7 @@
-"""Stage figures: forward process, loss curve, step counts, schedules and grids, quality per NFE."""
+"""Stage figures: forward process, loss curve, step counts, schedules and grids, quality per NFE.
+
+With --conditional: the labelled training data by class and the conditional loss curve.
+"""
 
 from dataclasses import replace
 from pathlib import Path
@@ -11,22 +14,38 @@ from genlab.cli import run_stage
 from genlab.config import PARAMS_FILE, load_config
 from genlab.denoiser import eps_fn
 from genlab.evaluation import forward_paths, quality_table, sample_points
-from genlab.io import markdown_table, read_column, write_csv, write_text
+from genlab.io import markdown_table, read_column, read_points, write_csv, write_text
 from genlab.samplers import SAMPLERS
 from genlab.training import load_denoiser
 
 
 def main(
     params: Path = typer.Option(PARAMS_FILE, help="params file (sections figures, sampler)."),
+    conditional: bool = typer.Option(
+        False, "--conditional", help="draw the labelled data and the conditional loss instead."
+    ),
     model: Path = typer.Option(Path("models/unconditional.pt"), help="trained denoiser."),
     loss_tsv: Path = typer.Option(
-        Path("reports/train/unconditional/plots/metrics/loss.tsv"), help="loss per epoch."
+        None, help="loss per epoch [default: reports/train/<model>/plots/metrics/loss.tsv]."
     ),
+    data: Path = typer.Option(Path("data/classes.csv"), help="labelled points (--conditional)."),
     fig_dir: Path = typer.Option(Path("reports/figures"), help="folder for the figures."),
     table_dir: Path = typer.Option(Path("reports/quality"), help="folder for the NFE table."),
 ) -> None:
     """Draw the exercise's figures that do not depend on the sampler's step count or seed."""
     cfg = load_config(params)
+    name = "conditional" if conditional else "unconditional"
+    loss_tsv = loss_tsv or Path(f"reports/train/{name}/plots/metrics/loss.tsv")
+    if conditional:
+        points = read_points(data, ("x", "y", "label"), int_columns=("label",))
+        figures.class_data(
+            points[["x", "y"]].to_numpy(),
+            points["label"].to_numpy(),
+            cfg.classes.layout,
+            fig_dir / "c1_classes.png",
+        )
+        figures.loss_curve(read_column(loss_tsv, "loss"), fig_dir / "c2_loss.png")
+        return
     fcfg, s = cfg.figures, cfg.sampler
     denoiser, schedule = load_denoiser(model)
     eps = eps_fn(denoiser, schedule)

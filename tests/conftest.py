@@ -35,6 +35,37 @@ TINY_PARAMS = {
         "quality_n": 100,
     },
     "metrics": {"projections": 16},
+    "classes": {"n": 200},
+    "conditional": {"n": 12},
+    "likelihood": {
+        "elbo_samples": 256,
+        "ode_steps": 20,
+        "heatmap_size": 5,
+        "heatmap_samples": 64,
+        "heatmap_ode_steps": 5,
+        "roundtrip_steps": 50,
+    },
+    # The mirror (linked beside the scratch repo), then a URL nobody answers: never the network.
+    "corpus": {
+        "sources": ["../shared/data/alice_in_wonderland.txt", "http://127.0.0.1:9/pg11.txt"]
+    },
+    "gpt": {
+        "n_layer": 1,
+        "n_head": 2,
+        "n_embd": 16,
+        "block_size": 80,
+        "batch_size": 4,
+        "iters": 20,
+        "warmup_iters": 5,
+        "eval_interval": 10,
+        "device": "cpu",
+    },
+    "gpt_analysis": {
+        "prompts": ["Alice"],
+        "max_new_tokens": 10,
+        "prob_tokens": 10,
+        "inversion_steps": 30,
+    },
 }
 
 PIPELINE_FILES = ["dvc.yaml", "stages", "src", ".dvc/config", ".dvcignore", ".gitignore"]

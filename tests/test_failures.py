@@ -93,6 +93,11 @@ def test_diverging_training_names_the_epoch():
     x0 = torch.rand(64, 2) * 2 - 1
     with pytest.raises(GenlabError, match=r"at epoch \d+"):
         train_denoiser(
-            x0, NetConfig(width=8, depth=2), SCHED, epochs=50, lr=1e12, seed=0,
+            x0,
+            NetConfig(width=8, depth=2),
+            SCHED,
+            epochs=50,
+            lr=1e12,
+            seed=0,
             device=torch.device("cpu"),
         )

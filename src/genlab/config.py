@@ -38,6 +38,7 @@ Schedule = Literal["exp", "linear", "sqrt", "square"]
 Grid = Literal["uniform", "karras", "quadratic"]
 SamplerKind = Literal["euler", "stochastic", "heun"]
 TimeInput = Literal["t", "log_sigma", "fourier"]
+LrSchedule = Literal["constant", "cosine"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ class DenoiserConfig:
     width: int = _num(128, lo=1)
     depth: int = _num(3, lo=1)
     epochs: int = _num(3000, lo=1)
-    lr: float = _num(0.001, gt=0.0, lo=None, hi=10.0)
+    lr: float = _num(0.001, gt=0.0)
+    lr_schedule: LrSchedule = "cosine"
+    scale_input: bool = True
     seed: int = _num(0, lo=0)
     device: Device = "auto"
 
@@ -100,6 +103,141 @@ class MetricsConfig:
     seed: int = _num(1234, lo=0)
 
 
+Layout = Literal["grid", "rings"]
+
+
+@dataclass(frozen=True)
+class ClassesConfig:
+    """The labelled dataset: points uniform in the square, labelled by region."""
+
+    layout: Layout = "grid"
+    n: int = _num(1000, lo=1)
+    seed: int = _num(0, lo=0)
+
+
+@dataclass(frozen=True)
+class ConditionalConfig:
+    """The class-conditional denoiser (trained with the `denoiser` settings) and its samples."""
+
+    class_dim: int = _num(8, lo=1)
+    n: int = _num(200, lo=1)
+
+
+LIKELIHOOD_POINTS = (
+    (0.0, 0.0),
+    (0.0, 0.0, 0.0),
+    (-0.6667, -0.6667),
+    (0.3, 0.3),
+    (0.95, 0.95),
+    (1.05, 0.0),
+    (4.0, 5.5),
+)
+
+
+@dataclass(frozen=True)
+class LikelihoodConfig:
+    """ELBO and exact ODE log-likelihood at chosen points, a heat map and a round trip."""
+
+    points: tuple[tuple[float, ...], ...] = _seq(LIKELIHOOD_POINTS)
+    elbo_samples: int = _num(16384, lo=64)
+    ode_steps: int = _num(200, lo=1, hi=100000)
+    heatmap_size: int = _num(31, lo=2, hi=1000)
+    heatmap_lim: float = _num(1.5, gt=0.0)
+    heatmap_samples: int = _num(512, lo=64)
+    heatmap_ode_steps: int = _num(50, lo=1, hi=100000)
+    roundtrip: tuple[float, float] = _seq((4.0, 5.5))
+    roundtrip_steps: int = _num(2000, lo=1, hi=100000)
+    seed: int = _num(0, lo=0)
+
+    def check(self, prefix: str) -> None:
+        for i, point in enumerate(self.points):
+            if len(point) not in (2, 3):
+                raise _bad(f"{prefix}.points[{i}]", list(point), "expected [x, y] or [x, y, label]")
+
+
+TokenizerKind = Literal["char", "bpe"]
+Precision = Literal["float32", "bfloat16"]
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The GPT's text: sources tried in order (paths from the repo root, or URLs), and the split."""
+
+    sources: tuple[str, ...] = _seq(
+        (
+            "../shared/data/alice_in_wonderland.txt",
+            "https://www.gutenberg.org/cache/epub/11/pg11.txt",
+        )
+    )
+    val_fraction: float = _num(0.1, gt=0.0, lt=1.0)
+    timeout: float = _num(30.0, gt=0.0, hi=600.0)
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """Characters, or a byte-level BPE trained on the training split."""
+
+    kind: TokenizerKind = "char"
+    vocab_size: int = _num(512, lo=257, hi=65536)
+
+
+@dataclass(frozen=True)
+class GptConfig:
+    """The minGPT-style decoder and its AdamW training (warm-up, cosine decay, clipping)."""
+
+    n_layer: int = _num(4, lo=1, hi=64)
+    n_head: int = _num(4, lo=1, hi=64)
+    n_embd: int = _num(128, lo=1, hi=4096)
+    block_size: int = _num(128, lo=2, hi=4096)
+    dropout: float = _num(0.1, lo=0.0, lt=1.0)
+    batch_size: int = _num(16, lo=1)
+    iters: int = _num(2000, lo=1)
+    lr: float = _num(0.003, gt=0.0, hi=1.0)
+    min_lr: float = _num(0.0003, lo=0.0, hi=1.0)
+    warmup_iters: int = _num(100, lo=0)
+    weight_decay: float = _num(0.1, lo=0.0, hi=10.0)
+    grad_clip: float = _num(1.0, lo=0.0)
+    eval_interval: int = _num(200, lo=1)
+    precision: Precision = "bfloat16"
+    seed: int = _num(0, lo=0)
+    device: Device = "auto"
+
+    def check(self, prefix: str) -> None:
+        if self.n_embd % self.n_head:
+            raise _bad(
+                f"{prefix}.n_embd", self.n_embd, f"expected a multiple of n_head = {self.n_head}"
+            )
+        if self.min_lr > self.lr:
+            raise _bad(f"{prefix}.min_lr", self.min_lr, f"expected <= lr = {self.lr}")
+
+
+@dataclass(frozen=True)
+class GptAnalysisConfig:
+    """Sampling, token probabilities, attention maps and embedding inversion of the trained GPT."""
+
+    prompts: tuple[str, ...] = _seq(("Alice was beginning", "The Queen said", "Down the"))
+    max_new_tokens: int = _num(200, lo=1, hi=100000)
+    temperature: float = _num(0.8, gt=0.0, hi=100.0)
+    top_k: int = _num(0, lo=0)
+    seed: int = _num(0, lo=0)
+    prob_prompt: str = "Alice had learnt several things"
+    prob_tokens: int = _num(40, lo=1, hi=100000)
+    attention_prompt: str = "The little squirrel was around Alice but she kept saying to herself"
+    inversion_target: str = "I am a little squirrel holding a walnut"
+    inversion_steps: int = _num(300, lo=1, hi=100000)
+    inversion_lr: float = _num(0.05, gt=0.0, hi=100.0)
+    inversion_seed: int = _num(0, lo=0)
+
+    def check(self, prefix: str) -> None:
+        words = len(self.attention_prompt.split())
+        if words < 12:
+            raise _bad(
+                f"{prefix}.attention_prompt",
+                self.attention_prompt,
+                f"expected >= 12 words, got {words}",
+            )
+
+
 @dataclass(frozen=True)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -107,6 +245,13 @@ class Config:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     figures: FiguresConfig = field(default_factory=FiguresConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    classes: ClassesConfig = field(default_factory=ClassesConfig)
+    conditional: ConditionalConfig = field(default_factory=ConditionalConfig)
+    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    gpt: GptConfig = field(default_factory=GptConfig)
+    gpt_analysis: GptAnalysisConfig = field(default_factory=GptAnalysisConfig)
 
 
 def _bad(key: str, value: Any, allowed: str) -> GenlabError:

@@ -11,10 +11,15 @@ from torch import nn
 
 from genlab.schedules import Schedule
 
-# eps_fn(x, sigma) -> predicted noise; sigma is a scalar tensor (one noise level for the batch).
+# eps_fn(x, sigma) -> predicted noise; sigma is a scalar tensor (one noise level for the batch)
+# or a column (n, 1) with one noise level per row.
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 FOURIER_FREQS = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+# With scale_input the network sees x_t / sqrt(sigma^2 + SIGMA_DATA^2), of about unit scale
+# at every noise level (Karras et al. 2022's c_in); SIGMA_DATA is about the square's std.
+SIGMA_DATA = 0.5
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class NetConfig:
     num_classes: int = 0
     class_dim: int = 0
     dim: int = 2
+    scale_input: bool = False
 
 
 class Denoiser(nn.Module):
@@ -63,6 +69,8 @@ class Denoiser(nn.Module):
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         t = t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
+        if self.cfg.scale_input:
+            x = x / torch.sqrt(schedule.sigma(t.reshape(-1, 1)) ** 2 + SIGMA_DATA**2)
         parts = [x, self.time_features(t, schedule)]
         if self.embed is not None:
             if labels is None:

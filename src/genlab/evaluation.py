@@ -75,11 +75,14 @@ def quality_table(
 def repeat_from(
     eps: EpsFn, schedule: Schedule, cfg: SamplerConfig, start: torch.Tensor, repeats: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample the same start noise `repeats` times in one batch: (finals, path [steps, repeats, 2]).
+    """Sample the same start noise in `repeats` separate runs, run k seeded with seed + k.
 
-    Each row draws its own sampler noise, so this equals `repeats` separate runs.
+    Returns the final points (repeats, 2) and the paths (steps, repeats, 2).
     """
-    g = torch.Generator().manual_seed(seed)
-    path: list[torch.Tensor] = []
-    x = run_sampler(eps, start.repeat(repeats, 1), schedule, cfg, generator=g, trajectory=path)
-    return x, torch.stack(path)
+    finals, paths = [], []
+    for k in range(repeats):
+        path: list[torch.Tensor] = []
+        g = torch.Generator().manual_seed(seed + k)
+        finals.append(run_sampler(eps, start.clone(), schedule, cfg, generator=g, trajectory=path))
+        paths.append(torch.cat(path))
+    return torch.cat(finals), torch.stack(paths, dim=1)

@@ -1,4 +1,4 @@
-"""The figures of the unconditional exercise, one function per question."""
+"""The figures of the exercises, one function per question: unconditional, classes, likelihoods."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib import colormaps
+from matplotlib.axes import Axes
 
 from genlab import plotting
+from genlab.classes import boundaries
 from genlab.schedules import GRIDS, SCHEDULES, Schedule, sigma_grid
+
+CLASS_COLOURS = colormaps["tab10"]
 
 
 def forward_process(t: torch.Tensor, path: torch.Tensor, out: Path) -> None:
@@ -162,4 +167,127 @@ def quality_vs_nfe(table: pd.DataFrame, out: Path) -> None:
         ax.legend()
     axes[0, 1].axhline(1.0, color="gray", ls="--", lw=0.8)
     fig.suptitle("Quality per sampler step")
+    plotting.save(fig, out)
+
+
+def _regions(ax: Axes, layout: str, lim: float | None = 1.3) -> None:
+    """Outline the square and the boundaries between the class regions."""
+    plotting.outline_square(ax)
+    for (x0, y0), (x1, y1) in boundaries(layout):
+        ax.plot([x0, x1], [y0, y1], color="black", lw=0.6, ls="--")
+    ax.set_aspect("equal")
+    if lim is not None:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+
+
+def _by_class(ax: Axes, pts: np.ndarray, labels: np.ndarray, **kw) -> None:
+    """Scatter points coloured by class label, one legend entry per class."""
+    for c in np.unique(labels):
+        mine = pts[labels == c]
+        ax.scatter(
+            mine[:, 0],
+            mine[:, 1],
+            s=kw.get("s", 3),
+            color=CLASS_COLOURS(int(c) % 10),
+            alpha=0.7,
+            linewidths=0,
+            label=str(int(c)),
+        )
+
+
+def class_data(points: np.ndarray, labels: np.ndarray, layout: str, out: Path) -> None:
+    """The labelled training data coloured by class, with the region boundaries."""
+    fig, axes = plotting.figure(1, 1, size=4.6)
+    ax = axes[0, 0]
+    _by_class(ax, points, labels, s=6)
+    _regions(ax, layout)
+    ax.legend(title="class", fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title(f"Training data by class ({layout} layout, {len(points)} points)")
+    plotting.save(fig, out)
+
+
+def class_trajectories(paths: torch.Tensor, layout: str, title: str, out: Path) -> None:
+    """One sampled trajectory per class (paths: steps+1, classes, 2) over the class regions."""
+    fig, axes = plotting.figure(1, 1, size=5.0)
+    ax = axes[0, 0]
+    path = paths.numpy()
+    for c in range(path.shape[1]):
+        colour = CLASS_COLOURS(c % 10)
+        ax.plot(path[:, c, 0], path[:, c, 1], color=colour, lw=1.0, label=f"class {c}")
+        ax.scatter(path[0, c, 0], path[0, c, 1], color=colour, marker="x", s=30)
+        ax.scatter(path[-1, c, 0], path[-1, c, 1], color=colour, s=30, zorder=3, edgecolors="k")
+    _regions(ax, layout, lim=None)
+    ax.autoscale()
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title(f"{title}\nx: start noise, dot: sample", fontsize=8)
+    plotting.save(fig, out)
+
+
+def class_samples(
+    noise: torch.Tensor,
+    samples: torch.Tensor,
+    labels: torch.Tensor,
+    layout: str,
+    title: str,
+    out: Path,
+) -> None:
+    """Samples coloured by their class (right) beside the start noise they came from (left)."""
+    fig, axes = plotting.figure(2, 1, size=4.4)
+    lab = labels.numpy()
+    _by_class(axes[0, 0], noise.numpy(), lab)
+    _regions(axes[0, 0], layout, lim=3.5)
+    axes[0, 0].set_title("start noise, coloured by the class asked for")
+    _by_class(axes[0, 1], samples.numpy(), lab)
+    _regions(axes[0, 1], layout)
+    axes[0, 1].set_title(f"{len(samples)} samples")
+    axes[0, 1].legend(
+        title="class", fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1, 0.5)
+    )
+    fig.suptitle(title)
+    plotting.save(fig, out)
+
+
+def likelihood_maps(
+    lim: float, maps: dict[str, np.ndarray], out: Path, floor: float = -8.0
+) -> None:
+    """Heat maps of log-densities over [-lim, lim]^2 on one colour scale, the square outlined.
+
+    Values below `floor` (and -inf, outside the support) show in the lowest colour.
+    """
+    fig, axes = plotting.figure(len(maps), 1, size=3.8)
+    top = max(float(np.nanmax(np.where(np.isfinite(m), m, np.nan))) for m in maps.values())
+    for ax, (name, values) in zip(axes[0], maps.items(), strict=True):
+        shown = np.clip(np.where(np.isfinite(values), values, floor), floor, None)
+        im = ax.imshow(
+            shown.T,
+            origin="lower",
+            extent=(-lim, lim, -lim, lim),
+            cmap="viridis",
+            vmin=floor,
+            vmax=top,
+        )
+        plotting.outline_square(ax, color="white")
+        ax.set_title(name)
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, label=f"log p (nats), clipped at {floor:g}", shrink=0.8)
+    plotting.save(fig, out)
+
+
+def round_trips(trips: dict[str, tuple[torch.Tensor, torch.Tensor, float]], out: Path) -> None:
+    """Per model: the ODE path from a point to sigma_max and the sampler's path back."""
+    fig, axes = plotting.figure(len(trips), 1, size=4.4)
+    for ax, (name, (forward, backward, error)) in zip(axes[0], trips.items(), strict=True):
+        f, b = forward[:, 0].numpy(), backward[:, 0].numpy()
+        ax.plot(f[:, 0], f[:, 1], lw=2.5, alpha=0.5, label="ODE to sigma_max")
+        ax.plot(b[:, 0], b[:, 1], lw=1.0, ls="--", label="Heun sampler back")
+        plotting.mark(ax, f[0], "x", color="red")
+        plotting.mark(ax, f[-1], "x_1", color="gray")
+        plotting.outline_square(ax)
+        ax.set_aspect("equal")
+        ax.legend(fontsize=7)
+        ax.set_title(
+            f"{name}: round trip of {tuple(round(float(v), 3) for v in f[0])}\n"
+            f"error |back - x| = {error:.2e}"
+        )
     plotting.save(fig, out)

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,9 @@ import pandas as pd
 import torch
 
 from genlab.errors import GenlabError
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextmanager
@@ -31,6 +35,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give outputs the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -61,6 +66,19 @@ def write_text(path: Path | str, text: str) -> None:
 def write_csv(path: Path | str, frame: pd.DataFrame, float_format: str = "%.6f") -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+
+
+def write_npz(path: Path | str, **arrays: np.ndarray) -> None:
+    """Like np.savez_compressed, but byte-identical for identical arrays.
+
+    np.savez stamps each member with the current time; here every member gets a fixed date.
+    """
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def markdown_table(frame: pd.DataFrame, float_format: str = "{:.4f}") -> str:

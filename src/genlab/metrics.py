@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
 def in_square(x: torch.Tensor) -> torch.Tensor:
     """Boolean mask of the points inside the closed square [-1, 1]^2."""
     return (x.abs() <= 1.0).all(dim=1)
+
+
+def square_log_density(x: torch.Tensor) -> torch.Tensor:
+    """True log p(x) of the square: -ln 4 inside (boundary included), -inf outside."""
+    inside = torch.tensor(-math.log(4.0), dtype=torch.float64)
+    return torch.where(in_square(x), inside, -math.inf)
+
+
+def square_edge_distance(x: torch.Tensor) -> torch.Tensor:
+    """Distance from each point to the square's boundary (0 outside the square)."""
+    dist = (1.0 - x.to(torch.float64).abs()).amin(dim=1)
+    return torch.where(in_square(x), dist, torch.zeros_like(dist))
 
 
 def sample_square(n: int, generator: torch.Generator) -> torch.Tensor:

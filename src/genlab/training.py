@@ -54,9 +54,12 @@ def train_denoiser(
     seed: int,
     device: torch.device,
     labels: torch.Tensor | None = None,
+    lr_schedule: str = "constant",
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> tuple[Denoiser, list[float]]:
     """Full-batch Adam on the whole dataset; returns the model (on CPU) and the loss per epoch.
+
+    lr_schedule "cosine" anneals the learning rate from `lr` to 0 over the epochs.
 
     Stops with a GenlabError naming the epoch if the loss becomes NaN or infinite.
     """
@@ -67,12 +70,19 @@ def train_denoiser(
     labels = labels.to(device) if labels is not None else None
     fused = device.type in ("cpu", "cuda")
     opt = torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
+    decay = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        if lr_schedule == "cosine"
+        else None
+    )
     losses: list[float] = []
     for epoch in range(1, epochs + 1):
         loss = denoising_loss(model, x0, schedule, gen, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if decay is not None:
+            decay.step()
         value = float(loss.detach())
         if not math.isfinite(value):
             raise GenlabError(
@@ -97,14 +107,22 @@ def save_denoiser(path: Path | str, model: Denoiser, schedule: Schedule) -> None
     )
 
 
-def load_denoiser(path: Path | str) -> tuple[Denoiser, Schedule]:
-    """Load a denoiser and the schedule it was trained with."""
+def load_denoiser(path: Path | str, num_classes: int = 0) -> tuple[Denoiser, Schedule]:
+    """Load a denoiser and the schedule it was trained with.
+
+    With num_classes > 0 the checkpoint must be a conditional model for that many classes.
+    """
     ckpt = load_checkpoint(path, CHECKPOINT_KIND)
     try:
         net = NetConfig(**ckpt["net"])
         schedule = Schedule(**ckpt["schedule"])
     except (KeyError, TypeError, ValueError) as exc:
         raise GenlabError(f"{path}: denoiser checkpoint has a bad header ({exc})") from None
+    if num_classes and net.num_classes != num_classes:
+        raise GenlabError(
+            f"{path}: denoiser was trained for {net.num_classes} classes, expected {num_classes} "
+            "(classes.layout changed?); rerun its training stage"
+        )
     model = Denoiser(net)
     load_state(model, ckpt["state_dict"], path)
     model.eval()

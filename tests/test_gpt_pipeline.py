@@ -1,0 +1,40 @@
+"""The GPT stages in the tiny pipeline: every output built; an analysis change re-runs only it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+GPT_FIGURES = (
+    "token_probs",
+    "attention_first",
+    "attention_last",
+    "attention_last_row",
+    "attention_last_token",
+    "inversion_loss",
+)
+
+
+def test_gpt_outputs_are_built(built_repo):
+    repo = built_repo.path
+    for name in GPT_FIGURES:
+        assert (repo / "reports/gpt" / f"{name}.png").stat().st_size > 0
+    assert "## Token probabilities" in (repo / "reports/gpt/samples.md").read_text()
+    with np.load(repo / "reports/gpt/attention.npz") as dump:
+        att, tokens = dump["attention"], dump["tokens"]
+    assert att.shape == (1, 2, len(tokens), len(tokens))
+    assert np.allclose(att.sum(-1), 1.0, atol=1e-5) and np.allclose(np.triu(att, 1), 0.0)
+    gpt = json.loads((repo / "reports/metrics/gpt.json").read_text())
+    assert set(gpt) >= {"train_loss", "val_loss", "val_bpc", "n_params"}
+    timing = json.loads((repo / "reports/timing/gpt.json").read_text())
+    assert set(timing) == {"gpt_train_seconds", "gpt_tokens_per_second"}
+    corpus = json.loads((repo / "reports/metrics/corpus.json").read_text())
+    assert corpus["corpus_bytes"] == corpus["train_chars"] + corpus["val_chars"]
+
+
+def test_analysis_experiment_reruns_analysis_only(built_repo):
+    ran = built_repo.run("dvc", "exp", "run", "-S", "gpt_analysis.temperature=1.0").stdout
+    assert "Running stage 'gpt_analyze'" in ran
+    for stage in ("corpus", "gpt_train", "train", "data"):
+        assert f"Running stage '{stage}'" not in ran, ran
