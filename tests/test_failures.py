@@ -101,3 +101,81 @@ def test_diverging_training_names_the_epoch():
             seed=0,
             device=torch.device("cpu"),
         )
+
+
+def _run_stage(root: Path, cwd: Path, script: str, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [
+            sys.executable,
+            str(root / "stages" / script),
+            "--params",
+            str(root / "params.yaml"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def _assert_one_line(proc, *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_stage_with_corrupt_checkpoint_keeps_earlier_outputs(root, tmp_path, checkpoint):
+    checkpoint.write_bytes(checkpoint.read_bytes()[:300])
+    out, metrics = tmp_path / "samples.csv", tmp_path / "sampling.json"
+    out.write_text("x,y\n0.5,0.5\n")
+    metrics.write_text("{}\n")
+    proc = _run_stage(
+        root,
+        tmp_path,
+        "sample.py",
+        "--model",
+        str(checkpoint),
+        "--out",
+        str(out),
+        "--metrics",
+        str(metrics),
+        "--fig-dir",
+        str(tmp_path / "figs"),
+    )
+    _assert_one_line(proc, str(checkpoint), "not a readable denoiser checkpoint")
+    assert out.read_text() == "x,y\n0.5,0.5\n" and metrics.read_text() == "{}\n"
+    assert not (tmp_path / "figs").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("x,y\n0.1,nan\n", ["column y row 1", "finite"]), ("x\n0.1\n", ["missing column", "y"])],
+)
+def test_train_stage_with_bad_data_writes_no_model(root, tmp_path, checkpoint, text, words):
+    data = tmp_path / "bad.csv"
+    data.write_text(text)
+    before = checkpoint.read_bytes()
+    proc = _run_stage(
+        root,
+        tmp_path,
+        "train.py",
+        "--data",
+        str(data),
+        "--model",
+        str(checkpoint),
+        "--live-dir",
+        str(tmp_path / "live"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+        "--timing",
+        str(tmp_path / "t.json"),
+    )
+    _assert_one_line(proc, str(data), *words)
+    assert checkpoint.read_bytes() == before
+    assert not (tmp_path / "m.json").exists()

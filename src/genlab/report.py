@@ -57,6 +57,76 @@ SECTIONS: dict[str, list[Entry]] = {
             ("sampler.kind", "sampler.eta", "figures.repeats"),
         ),
     ],
+    "Class-conditional diffusion": [
+        Entry(
+            "figures/c1_classes.png",
+            "Training data coloured by class, with the region boundaries.",
+            ("classes.layout", "classes.n"),
+        ),
+        Entry(
+            "figures/c2_loss.png",
+            "Training loss of the conditional denoiser.",
+            ("denoiser.epochs", "conditional.class_dim"),
+        ),
+        Entry(
+            "figures/c3_trajectories.png",
+            "One sampled trajectory per class over the regions.",
+            ("sampler.kind", "sampler.steps", "sampler.grid"),
+        ),
+        Entry(
+            "figures/c4_samples.png",
+            "Samples coloured by class, beside their start noise.",
+            ("sampler.kind", "sampler.steps", "conditional.n"),
+        ),
+    ],
+    "Likelihoods": [
+        Entry(
+            "figures/l1_heatmap.png",
+            "ELBO and probability-flow ODE log p over the plane (unconditional), beside the truth.",
+            (
+                "likelihood.heatmap_size",
+                "likelihood.heatmap_samples",
+                "likelihood.heatmap_ode_steps",
+            ),
+        ),
+        Entry(
+            "figures/l2_roundtrip.png",
+            "ODE round trip: a point integrated to t = 1 and sampled back deterministically.",
+            ("likelihood.roundtrip", "likelihood.roundtrip_steps"),
+        ),
+    ],
+    "GPT on Alice": [
+        Entry(
+            "gpt/token_probs.png",
+            "Probability of each token of a sampled continuation.",
+            ("gpt_analysis.prob_prompt", "gpt_analysis.temperature", "gpt_analysis.seed"),
+        ),
+        Entry(
+            "gpt/attention_first.png",
+            "Head-averaged attention of the first block, with token labels.",
+            ("gpt_analysis.attention_prompt",),
+        ),
+        Entry(
+            "gpt/attention_last.png",
+            "Head-averaged attention of the last block, with token labels.",
+            ("gpt_analysis.attention_prompt",),
+        ),
+        Entry(
+            "gpt/attention_last_row.png",
+            "What the next-token prediction looks at: the last row of the last block.",
+            ("gpt_analysis.attention_prompt",),
+        ),
+        Entry(
+            "gpt/attention_last_token.png",
+            "The last token's attention in every block.",
+            ("gpt_analysis.attention_prompt", "gpt.n_layer"),
+        ),
+        Entry(
+            "gpt/inversion_loss.png",
+            "Embedding inversion: loss while optimising the inputs until the model says the target.",
+            ("gpt_analysis.inversion_target", "gpt_analysis.inversion_steps"),
+        ),
+    ],
 }
 
 TABLES: dict[str, list[Entry]] = {
@@ -67,6 +137,27 @@ TABLES: dict[str, list[Entry]] = {
             "(swd_ratio 1.0 is the best a finite sample can show).",
             ("sampler.grid", "sampler.denoise_final", "figures.nfe"),
         )
+    ],
+    "Likelihood table": [
+        Entry(
+            "likelihood/points.md",
+            "ELBO (prior + diffusion + reconstruction, in nats, with its Monte Carlo standard "
+            "error), exact ODE log p and the true log density at chosen points.",
+            ("likelihood.points", "likelihood.elbo_samples", "likelihood.ode_steps"),
+        ),
+        Entry(
+            "likelihood/exact_denoiser.md",
+            "The same estimators with the exact denoiser of the true data: what a perfect "
+            "network would score.",
+            ("likelihood.points",),
+        ),
+    ],
+    "GPT samples": [
+        Entry(
+            "gpt/samples.md",
+            "Continuations of the prompts.",
+            ("gpt_analysis.prompts", "gpt_analysis.temperature", "gpt_analysis.top_k"),
+        ),
     ],
 }
 
@@ -90,6 +181,11 @@ def _require(root: Path, rel: str) -> Path:
     if not path.is_file():
         raise GenlabError(f"{path}: missing; the report links it (run `dvc repro`)")
     return path
+
+
+def _demote(markdown: str) -> str:
+    """Push included headings two levels down so they nest under the report's sections."""
+    return "\n".join("##" + ln if ln.startswith("#") else ln for ln in markdown.splitlines())
 
 
 def _metrics_table(path: Path) -> str:
@@ -129,7 +225,7 @@ def build_report(cfg: Config, root: Path, metrics: list[Path]) -> str:
     for title, entries in TABLES.items():
         out += [f"## {title}", ""]
         for entry in entries:
-            text = _require(root, entry.path).read_text().strip()
+            text = _demote(_require(root, entry.path).read_text().strip())
             out += [_caption(entry, cfg), "", text, ""]
     out += ["## Metrics", ""]
     for path in metrics:
