@@ -12,9 +12,10 @@ from genlab.cli import Progress, run_stage
 from genlab.config import PARAMS_FILE, load_config
 from genlab.corpus import read_split
 from genlab.gpt import GPTConfig
-from genlab.gpt_training import TrainSettings, resolve_device, save_gpt, train_gpt
+from genlab.gpt_training import TrainSettings, save_gpt, train_gpt
 from genlab.io import write_json
 from genlab.tokenizer import build_tokenizer
+from genlab.training import resolve_device
 
 
 def main(
@@ -29,7 +30,7 @@ def main(
     """AdamW on random windows of the training split; the best validation checkpoint is kept."""
     cfg = load_config(params)
     g, tok_cfg = cfg.gpt, cfg.tokenizer
-    device = resolve_device(g.device)
+    device = resolve_device(g.device, "gpt.device")
     train_text, val_text = read_split(corpus / "train.txt"), read_split(corpus / "val.txt")
 
     tokenizer = build_tokenizer(tok_cfg.kind, train_text, tok_cfg.vocab_size, val_text)

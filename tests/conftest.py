@@ -165,3 +165,19 @@ def built_repo(built_template: Path, tmp_path: Path) -> Scratch:
     shutil.copytree(built_template, tmp_path / "repo", symlinks=True)
     _link_shared(tmp_path)
     return Scratch(tmp_path / "repo")
+
+
+def assert_one_line(message: str, *words: str) -> None:
+    """A user-facing error: a single line that contains every one of `words`."""
+    assert "\n" not in message.strip(), message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def assert_stage_error(proc, *words: str) -> None:
+    """A stage that refused its input: exit 2, one `error:` line on stderr, no traceback."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert_one_line(lines[0], *words)

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import yaml
+from conftest import assert_one_line, assert_stage_error
 
 from genlab.config import load_config, parse_config
 from genlab.errors import GenlabError
@@ -45,10 +46,7 @@ def test_repository_params_are_valid(root):
 def test_bad_params_give_one_line_error(raw, must_mention):
     with pytest.raises(GenlabError) as info:
         parse_config(raw)
-    message = str(info.value)
-    assert "\n" not in message
-    for text in must_mention:
-        assert text in message, (text, message)
+    assert_one_line(str(info.value), *must_mention)
 
 
 def test_numbers_in_the_forms_dvc_writes_are_accepted():
@@ -83,11 +81,7 @@ def test_stage_reports_bad_params_in_one_line_before_work(tmp_path, root):
         text=True,
         cwd=tmp_path,
     )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "sampler.steps" in lines[0] and ">= 1" in lines[0]
-    assert "Traceback" not in proc.stderr + proc.stdout
+    assert_stage_error(proc, "sampler.steps", ">= 1")
     assert not out.exists()
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import assert_stage_error
 
 from genlab.denoiser import Denoiser, NetConfig
 from genlab.errors import GenlabError
@@ -121,15 +122,6 @@ def _run_stage(root: Path, cwd: Path, script: str, *args: str):
     )
 
 
-def _assert_one_line(proc, *words: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-
-
 def test_stage_with_corrupt_checkpoint_keeps_earlier_outputs(root, tmp_path, checkpoint):
     checkpoint.write_bytes(checkpoint.read_bytes()[:300])
     out, metrics = tmp_path / "samples.csv", tmp_path / "sampling.json"
@@ -148,7 +140,7 @@ def test_stage_with_corrupt_checkpoint_keeps_earlier_outputs(root, tmp_path, che
         "--fig-dir",
         str(tmp_path / "figs"),
     )
-    _assert_one_line(proc, str(checkpoint), "not a readable denoiser checkpoint")
+    assert_stage_error(proc, str(checkpoint), "not a readable denoiser checkpoint")
     assert out.read_text() == "x,y\n0.5,0.5\n" and metrics.read_text() == "{}\n"
     assert not (tmp_path / "figs").exists()
 
@@ -176,6 +168,6 @@ def test_train_stage_with_bad_data_writes_no_model(root, tmp_path, checkpoint, t
         "--timing",
         str(tmp_path / "t.json"),
     )
-    _assert_one_line(proc, str(data), *words)
+    assert_stage_error(proc, str(data), *words)
     assert checkpoint.read_bytes() == before
     assert not (tmp_path / "m.json").exists()

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import assert_one_line, assert_stage_error
 
 from genlab import gpt_analysis as ga
 from genlab.config import parse_config
@@ -208,10 +209,7 @@ def test_prompt_longer_than_the_block_is_refused():
 def test_bad_gpt_params_give_one_line_errors(raw, must_mention):
     with pytest.raises(GenlabError) as info:
         parse_config(raw)
-    message = str(info.value)
-    assert "\n" not in message
-    for text in must_mention:
-        assert text in message, (text, message)
+    assert_one_line(str(info.value), *must_mention)
 
 
 @pytest.mark.parametrize("n", [2, 9, 17, 30])
@@ -240,8 +238,5 @@ def test_analysis_stage_refuses_a_truncated_checkpoint_in_one_line(tmp_path, roo
         cwd=tmp_path,
         timeout=120,
     )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "not a readable gpt checkpoint" in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
+    assert_stage_error(proc, "not a readable gpt checkpoint")
     assert not (tmp_path / "out").exists()

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 import yaml
+from conftest import assert_stage_error
 
 from genlab import corpus
 from genlab.corpus import describe, fetch_corpus, split_text, strip_gutenberg
@@ -107,9 +108,5 @@ def test_missing_corpus_stage_fails_with_one_line_and_exit_2(tmp_path, root):
         cwd=tmp_path,
         timeout=120,
     )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "no/such/alice.txt (not found)" in lines[0] and UNREACHABLE in lines[0]
-    assert "Traceback" not in proc.stderr + proc.stdout
+    assert_stage_error(proc, "no/such/alice.txt (not found)", UNREACHABLE)
     assert not (tmp_path / "out").exists()

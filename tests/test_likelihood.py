@@ -9,6 +9,7 @@ import sys
 import pytest
 import torch
 import yaml
+from conftest import assert_stage_error
 
 from genlab.classes import region_mass
 from genlab.config import parse_config
@@ -193,9 +194,5 @@ def test_likelihood_stage_reports_a_bad_label_in_one_line_before_work(tmp_path, 
          "--out-dir", str(tmp_path / "out"), "--unconditional", str(tmp_path / "missing.pt")],
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "likelihood.points[0]" in lines[0] and "12" in lines[0]
-    assert "Traceback" not in proc.stderr + proc.stdout
+    assert_stage_error(proc, "likelihood.points[0]", "12")
     assert not (tmp_path / "out").exists()

@@ -48,15 +48,6 @@ class TrainResult:
     val_loss: float
 
 
-def resolve_device(name: str) -> torch.device:
-    """auto -> cuda when present, else cpu."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GenlabError("params: gpt.device = 'cuda' but no CUDA device is present; use auto")
-    return torch.device(name)
-
-
 def lr_at(step: int, s: TrainSettings) -> float:
     """Linear warm-up to `lr` over `warmup_iters`, then cosine decay to `min_lr` at `iters`."""
     if step < s.warmup_iters:

@@ -123,7 +123,7 @@ SECTIONS: dict[str, list[Entry]] = {
         ),
         Entry(
             "gpt/inversion_loss.png",
-            "Embedding inversion: loss while optimising the inputs until the model says the target.",
+            "Embedding inversion: loss while optimising inputs until the model says the target.",
             ("gpt_analysis.inversion_target", "gpt_analysis.inversion_steps"),
         ),
     ],

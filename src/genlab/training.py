@@ -17,12 +17,12 @@ from genlab.schedules import Schedule
 CHECKPOINT_KIND = "denoiser"
 
 
-def resolve_device(name: str) -> torch.device:
-    """auto -> cuda when present, else cpu."""
+def resolve_device(name: str, key: str = "denoiser.device") -> torch.device:
+    """auto -> cuda when present, else cpu; `key` names the param in the error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise GenlabError("params: device = 'cuda' but no CUDA device is present; use auto or cpu")
+        raise GenlabError(f"params: {key} = 'cuda' but no CUDA device is present; use auto or cpu")
     return torch.device(name)
 
 
