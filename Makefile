@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 repro: setup
 	dvc repro
 
+# Two workers: the end-to-end tests are mostly separate DVC processes.
 test: setup
-	python -m pytest
+	python -m pytest -n 2
 
 lint: setup
 	ruff check . && ruff format --check .
