@@ -71,14 +71,16 @@ def write_csv(path: Path | str, frame: pd.DataFrame, float_format: str = "%.6f")
 def write_npz(path: Path | str, **arrays: np.ndarray) -> None:
     """Like np.savez_compressed, but byte-identical for identical arrays.
 
-    np.savez stamps each member with the current time; here every member gets a fixed date.
+    np.savez stamps each member with the current time; here every member gets a fixed date,
+    and members are written whole so the zip headers do not depend on the Python version.
     """
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            with zf.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+            zf.writestr(info, buffer.getvalue())
 
 
 def markdown_table(frame: pd.DataFrame, float_format: str = "{:.4f}") -> str:
