@@ -77,7 +77,7 @@ def main(
         for grid in ("uniform", "karras", "quadratic")
     }
     figures.schedules_and_grids(
-        schedule.sigma_min,
+        schedule,
         fcfg.grid_steps,
         s.rho,
         grid_clouds,

@@ -32,7 +32,7 @@ def main(
     """Full-batch Adam on every point; loss per epoch to DVCLive, model to models/.
 
     The conditional model is the same network and training with `conditional.class_dim`
-    learned class features joined to its input.
+    learned class features joined to its input, for `conditional.epochs` epochs.
     """
     config = load_config(params)
     cfg = config.denoiser
@@ -46,6 +46,7 @@ def main(
     metrics = metrics or Path(f"reports/metrics/train{suffix}.json")
     timing = timing or Path(f"reports/timing/train{suffix}.json")
 
+    epochs = config.conditional.epochs if conditional else cfg.epochs
     device = resolve_device(cfg.device)
     net = NetConfig(
         width=cfg.width, depth=cfg.depth, time_input=cfg.time_input, scale_input=cfg.scale_input
@@ -65,15 +66,15 @@ def main(
     else:
         points = read_points(data)
     x0 = torch.tensor(points[["x", "y"]].to_numpy(), dtype=torch.float32)
-    schedule = Schedule(cfg.schedule, cfg.sigma_min)
+    schedule = Schedule(cfg.schedule, cfg.sigma_min, cfg.sigma_max)
 
-    progress = Progress(f"train {name}", cfg.epochs)
+    progress = Progress(f"train {name}", epochs)
     start = time.perf_counter()
     denoiser, losses = train_denoiser(
         x0,
         net,
         schedule,
-        epochs=cfg.epochs,
+        epochs=epochs,
         lr=cfg.lr,
         seed=cfg.seed,
         device=device,
@@ -103,10 +104,10 @@ def main(
         timing,
         {
             f"{prefix}train_seconds": seconds,
-            f"{prefix}train_epochs_per_second": cfg.epochs / seconds,
+            f"{prefix}train_epochs_per_second": epochs / seconds,
         },
     )
-    print(f"trained {cfg.epochs} epochs in {seconds:.1f}s on {device}; final loss {losses[-1]:.4f}")
+    print(f"trained {epochs} epochs in {seconds:.1f}s on {device}; final loss {losses[-1]:.4f}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ TINY_PARAMS = {
     },
     "metrics": {"projections": 16},
     "classes": {"n": 200},
-    "conditional": {"n": 12},
+    "conditional": {"n": 12, "epochs": 50},
     "likelihood": {
         "elbo_samples": 256,
         "ode_steps": 20,

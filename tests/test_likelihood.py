@@ -65,9 +65,10 @@ def ideal(labels: torch.Tensor | None):
     return ideal_gaussian_eps(S)
 
 
+@pytest.mark.parametrize("sigma_max", [1.0, 5.0])
 @pytest.mark.parametrize("name", ["exp", "linear"])
-def test_elbo_matches_closed_form_within_three_standard_errors(name):
-    schedule = Schedule(name, SIGMA_MIN)
+def test_elbo_matches_closed_form_within_three_standard_errors(name, sigma_max):
+    schedule = Schedule(name, SIGMA_MIN, sigma_max)
     bound = elbo(ideal, POINTS, None, schedule, samples=16384, seed=0)
     expected = closed_form_elbo(POINTS, schedule)
     assert bool((bound.se > 0).all())
@@ -83,14 +84,15 @@ def test_elbo_uses_common_random_numbers():
     torch.testing.assert_close(both.elbo[1:], alone.elbo)
 
 
+@pytest.mark.parametrize("sigma_max", [1.0, 5.0])
 @pytest.mark.parametrize("name", ["exp", "linear"])
-def test_ode_logp_matches_closed_form(name):
-    schedule = Schedule(name, SIGMA_MIN)
+def test_ode_logp_matches_closed_form(name, sigma_max):
+    schedule = Schedule(name, SIGMA_MIN, sigma_max)
     logp, x1 = ode_logp(ideal_gaussian_eps(S), POINTS, schedule, steps=100)
     expected = closed_form_ode_logp(POINTS, schedule)
     assert float((logp - expected).abs().max()) < 1e-3
-    c = math.sqrt((S**2 + 1.0) / (S**2 + SIGMA_MIN**2))
-    torch.testing.assert_close(x1, c * POINTS)
+    c = math.sqrt((S**2 + sigma_max**2) / (S**2 + SIGMA_MIN**2))
+    torch.testing.assert_close(x1, c * POINTS, rtol=1e-5, atol=1e-6)
 
 
 def _square_cdf(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -107,24 +109,25 @@ def _square_pdf(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return (torch.special.ndtr((1 - x) / sigma) - torch.special.ndtr((-1 - x) / sigma)) / 2
 
 
-def test_ode_logp_of_the_exact_square_denoiser_matches_its_quantile_map():
+@pytest.mark.parametrize("sigma_max", [1.0, 5.0])
+def test_ode_logp_of_the_exact_square_denoiser_matches_its_quantile_map(sigma_max):
     # Uniform square data: the noised density is a product over coordinates, so the
     # probability-flow map is T(x)_d = F_1^-1(F_sigma_min(x_d)) and
     # log p_ode(x) = sum_d log N(T_d; 0, sigma_max^2) + log p_sigma_min(x_d) - log p_1(T_d).
-    schedule = Schedule("exp", SIGMA_MIN)
+    schedule = Schedule("exp", SIGMA_MIN, sigma_max)
     x = torch.tensor([[0.0, 0.0], [0.3, -0.5], [0.9, 0.9], [-0.97, 0.2]], dtype=torch.float64)
     eps = exact_eps(lambda y, sigma: region_mass(y, None, "grid", sigma))
     logp, x1 = ode_logp(eps, x, schedule, steps=200)
     target = _square_cdf(x, SIGMA_MIN)
-    lo, hi = torch.full_like(x, -10.0), torch.full_like(x, 10.0)
+    lo, hi = torch.full_like(x, -10.0 * sigma_max), torch.full_like(x, 10.0 * sigma_max)
     for _ in range(100):  # bisection for F_1(T) = F_sigma_min(x)
         mid = (lo + hi) / 2
-        below = _square_cdf(mid, 1.0) < target
+        below = _square_cdf(mid, sigma_max) < target
         lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
     t = (lo + hi) / 2
     per_dim = (
-        -(t**2) / 2 - 0.5 * math.log(2 * math.pi)
-        + torch.log(_square_pdf(x, SIGMA_MIN)) - torch.log(_square_pdf(t, 1.0))
+        -(t**2) / (2 * sigma_max**2) - 0.5 * math.log(2 * math.pi * sigma_max**2)
+        + torch.log(_square_pdf(x, SIGMA_MIN)) - torch.log(_square_pdf(t, sigma_max))
     )  # fmt: skip
     torch.testing.assert_close(x1, t, atol=1e-4, rtol=0)
     assert float((logp - per_dim.sum(dim=1)).abs().max()) < 1e-3

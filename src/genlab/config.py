@@ -54,7 +54,8 @@ class DenoiserConfig:
     """The noise-prediction MLP and its full-batch training."""
 
     schedule: Schedule = "exp"
-    sigma_min: float = _num(0.006737947, gt=0.0, lt=1.0)
+    sigma_min: float = _num(0.006737947, gt=0.0)
+    sigma_max: float = _num(1.0, gt=0.0, hi=1000.0)
     time_input: TimeInput = "fourier"
     width: int = _num(128, lo=1)
     depth: int = _num(3, lo=1)
@@ -64,6 +65,12 @@ class DenoiserConfig:
     scale_input: bool = True
     seed: int = _num(0, lo=0)
     device: Device = "auto"
+
+    def check(self, prefix: str) -> None:
+        if self.sigma_min >= self.sigma_max:
+            raise _bad(
+                f"{prefix}.sigma_min", self.sigma_min, f"expected < sigma_max = {self.sigma_max}"
+            )
 
 
 @dataclass(frozen=True)
@@ -117,9 +124,10 @@ class ClassesConfig:
 
 @dataclass(frozen=True)
 class ConditionalConfig:
-    """The class-conditional denoiser (trained with the `denoiser` settings) and its samples."""
+    """The class-conditional denoiser (the `denoiser` settings but its own epochs) and samples."""
 
     class_dim: int = _num(8, lo=1)
+    epochs: int = _num(9000, lo=1)
     n: int = _num(200, lo=1)
 
 

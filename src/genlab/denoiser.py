@@ -57,7 +57,8 @@ class Denoiser(nn.Module):
         if self.cfg.time_input == "t":
             return t
         if self.cfg.time_input == "log_sigma":
-            return torch.log(schedule.sigma(t)) / 5.0 + 1.0
+            # ln sigma mapped onto [0, 1] over [sigma_min, sigma_max]
+            return 1.0 + torch.log(schedule.sigma(t) / schedule.sigma_max) / schedule.log_range
         angles = t * self.freqs.to(t.dtype)
         return torch.cat([t, torch.sin(angles), torch.cos(angles)], dim=1)
 

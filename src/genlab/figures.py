@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,18 +87,19 @@ def step_counts(
 
 
 def schedules_and_grids(
-    sigma_min: float,
+    schedule: Schedule,
     steps: int,
     rho: float,
     clouds: dict[str, torch.Tensor],
     title: str,
     out: Path,
 ) -> None:
-    """Q5: sigma(t) of every schedule, sigma_i of every grid, and samples drawn on each grid."""
+    """Q5: sigma(t) of every schedule over `schedule`'s sigma range, sigma_i of every grid
+    under `schedule`, and samples drawn on each grid."""
     fig, axes = plotting.figure(2 + len(clouds), 1, size=3.4)
     t = torch.linspace(0.0, 1.0, 400, dtype=torch.float64)
     for name in SCHEDULES:
-        sched = Schedule(name, sigma_min)
+        sched = replace(schedule, name=name)
         tt = t[t >= sched.t_min]
         axes[0, 0].plot(tt, sched.sigma(tt), label=name)
     axes[0, 0].set_yscale("log")
@@ -105,14 +107,13 @@ def schedules_and_grids(
     axes[0, 0].set_ylabel("sigma(t)")
     axes[0, 0].set_title("Training schedules")
     axes[0, 0].legend()
-    exp = Schedule("exp", sigma_min)
     for grid in GRIDS:
-        sig = sigma_grid(exp, steps, grid, rho)
+        sig = sigma_grid(schedule, steps, grid, rho)
         axes[0, 1].plot(np.arange(steps + 1), sig, marker="o", ms=3, label=grid)
     axes[0, 1].set_yscale("log")
     axes[0, 1].set_xlabel("step i")
     axes[0, 1].set_ylabel("sigma_i")
-    axes[0, 1].set_title(f"Sampling grids, {steps} steps (exp schedule)")
+    axes[0, 1].set_title(f"Sampling grids, {steps} steps ({schedule.name} schedule)")
     axes[0, 1].legend()
     for ax, (grid, pts) in zip(axes[0, 2:], clouds.items(), strict=True):
         plotting.points(ax, pts.numpy(), lim=1.6)

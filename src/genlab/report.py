@@ -49,7 +49,7 @@ SECTIONS: dict[str, list[Entry]] = {
         Entry(
             "figures/q5_schedules_grids.png",
             "Q5. sigma(t) of every schedule, sigma_i of every grid, and samples on each grid.",
-            ("denoiser.sigma_min", "sampler.kind", "figures.grid_steps"),
+            ("denoiser.sigma_min", "denoiser.sigma_max", "sampler.kind", "figures.grid_steps"),
         ),
         Entry(
             "figures/q6_determinism.png",
@@ -66,7 +66,7 @@ SECTIONS: dict[str, list[Entry]] = {
         Entry(
             "figures/c2_loss.png",
             "Training loss of the conditional denoiser.",
-            ("denoiser.epochs", "conditional.class_dim"),
+            ("conditional.epochs", "conditional.class_dim"),
         ),
         Entry(
             "figures/c3_trajectories.png",

@@ -1,12 +1,17 @@
 """Noise schedules sigma(t) of the variance-exploding SDE, and sampling grids.
 
-All four schedules reach sigma(1) = 1. The lower end is set by `sigma_min`:
+All four schedules reach sigma(1) = sigma_max. The lower end is set by `sigma_min`:
 t_min = sigma^-1(sigma_min), so every schedule spans the same sigma range and
 the samplers' grids are comparable across schedules (DESIGN.md section 2).
+
+exp is the geometric schedule of Song et al. (2021), sigma_min (sigma_max / sigma_min)^t
+on [0, 1]; with sigma_max = 1 and sigma_min = e^-5 it is DESIGN.md's exp(5 (t - 1)).
+linear, sqrt and square are DESIGN.md's t, sqrt(t) and t^2 scaled by sigma_max.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -21,16 +26,21 @@ class Schedule:
 
     name: str
     sigma_min: float
+    sigma_max: float = 1.0
 
     def __post_init__(self) -> None:
         if self.name not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.name!r}; expected one of {SCHEDULES}")
-        if not 0.0 < self.sigma_min < 1.0:
-            raise ValueError(f"sigma_min must be in (0, 1), got {self.sigma_min}")
+        if not 0.0 < self.sigma_min < self.sigma_max:
+            raise ValueError(
+                f"need 0 < sigma_min < sigma_max, got sigma_min={self.sigma_min}, "
+                f"sigma_max={self.sigma_max}"
+            )
 
     @property
-    def sigma_max(self) -> float:
-        return 1.0
+    def log_range(self) -> float:
+        """ln(sigma_max / sigma_min): the exp schedule's rate sigma'/sigma."""
+        return math.log(self.sigma_max / self.sigma_min)
 
     @property
     def t_min(self) -> float:
@@ -38,32 +48,33 @@ class Schedule:
 
     def sigma(self, t: torch.Tensor) -> torch.Tensor:
         if self.name == "exp":
-            return torch.exp(5.0 * (t - 1.0))
+            return self.sigma_max * torch.exp(self.log_range * (t - 1.0))
         if self.name == "linear":
-            return t
+            return self.sigma_max * t
         if self.name == "sqrt":
-            return torch.sqrt(t)
-        return t**2
+            return self.sigma_max * torch.sqrt(t)
+        return self.sigma_max * t**2
 
     def dsigma(self, t: torch.Tensor) -> torch.Tensor:
         """d sigma / d t."""
         if self.name == "exp":
-            return 5.0 * torch.exp(5.0 * (t - 1.0))
+            return self.log_range * self.sigma(t)
         if self.name == "linear":
-            return torch.ones_like(t)
+            return torch.full_like(t, self.sigma_max)
         if self.name == "sqrt":
-            return 0.5 / torch.sqrt(t)
-        return 2.0 * t
+            return 0.5 * self.sigma_max / torch.sqrt(t)
+        return 2.0 * self.sigma_max * t
 
     def t_of_sigma(self, sigma: torch.Tensor) -> torch.Tensor:
         """The inverse sigma^-1: the training time at which the noise level is sigma."""
+        s = sigma / self.sigma_max
         if self.name == "exp":
-            return 1.0 + torch.log(sigma) / 5.0
+            return 1.0 + torch.log(s) / self.log_range
         if self.name == "linear":
-            return sigma
+            return s
         if self.name == "sqrt":
-            return sigma**2
-        return torch.sqrt(sigma)
+            return s**2
+        return torch.sqrt(s)
 
 
 def sigma_grid(

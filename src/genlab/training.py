@@ -101,7 +101,11 @@ def save_denoiser(path: Path | str, model: Denoiser, schedule: Schedule) -> None
         CHECKPOINT_KIND,
         {
             "net": asdict(model.cfg),
-            "schedule": {"name": schedule.name, "sigma_min": schedule.sigma_min},
+            "schedule": {
+                "name": schedule.name,
+                "sigma_min": schedule.sigma_min,
+                "sigma_max": schedule.sigma_max,
+            },
             "state_dict": model.state_dict(),
         },
     )
