@@ -18,14 +18,13 @@ from dataclasses import replace
 import torch
 import typer
 
-from genlab.classes import class_quality, num_classes, region_of
 from genlab.config import PARAMS_FILE, load_config
-from genlab.denoiser import NetConfig, eps_fn
-from genlab.evaluation import sample_points
-from genlab.likelihood import ode_logp
-from genlab.metrics import square_quality
-from genlab.schedules import Schedule
-from genlab.training import train_denoiser
+from genlab.diffusion.experiments import sample_points
+from genlab.diffusion.likelihood import ode_logp
+from genlab.diffusion.model import eps_fn, noise_schedule
+from genlab.diffusion.quality import class_quality, square_quality
+from genlab.diffusion.training import train_denoiser
+from genlab.diffusion.truth import num_classes, region_of
 
 
 def interior_nodes(conditional: bool) -> tuple[torch.Tensor, torch.Tensor | None, float]:
@@ -52,20 +51,15 @@ def main(
 ) -> None:
     """Train, sample and score one configuration; the rest comes from params.yaml."""
     cfg = load_config(PARAMS_FILE)
-    d = cfg.denoiser
-    schedule = Schedule(d.schedule, d.sigma_min, sigma_max)
-    net = NetConfig(
-        width=d.width, depth=d.depth, time_input=d.time_input, scale_input=d.scale_input
-    )
+    d = replace(cfg.denoiser, sigma_max=sigma_max, epochs=epochs, seed=seed)
+    schedule = noise_schedule(d)
     x0 = 2 * torch.rand(n, 2, generator=torch.Generator().manual_seed(0)) - 1
-    labels = None
-    if conditional:
-        labels = region_of(x0, "grid")
-        net = replace(net, num_classes=num_classes("grid"), class_dim=cfg.conditional.class_dim)
+    labels = region_of(x0, "grid") if conditional else None
+    classes = num_classes("grid") if conditional else 0
     start = time.perf_counter()
     model, _ = train_denoiser(
-        x0, net, schedule, epochs=epochs, lr=d.lr, seed=seed,
-        device=torch.device("cpu"), labels=labels, lr_schedule=d.lr_schedule,
+        x0, d, torch.device("cpu"), labels=labels, num_classes=classes,
+        class_dim=cfg.conditional.class_dim,
     )  # fmt: skip
     out: dict[str, object] = {
         "sigma_max": sigma_max, "conditional": conditional, "n": n, "epochs": epochs,
@@ -77,11 +71,11 @@ def main(
     if conditional:
         lab = torch.arange(9).repeat_interleave(cfg.conditional.n)
         _, x, _ = sample_points(eps_fn(model, schedule, lab), schedule, s, len(lab), s.seed)
-        q = class_quality(x, lab, "grid", m.projections, m.seed)
+        q = class_quality(x, lab, "grid", m)
         out |= {"class_accuracy": q["class_accuracy"], "swd_ratio": q["cond_swd_ratio_mean"]}
     else:
         _, x, _ = sample_points(eps_fn(model, schedule), schedule, s, s.n, s.seed)
-        q = square_quality(x, m.projections, m.seed)
+        q = square_quality(x, m)
         out |= {"in_support": q["in_support"], "swd_ratio": q["swd_ratio"]}
     pts, pt_labels, truth = interior_nodes(conditional)
     logp, _ = ode_logp(eps_fn(model.double(), schedule, pt_labels), pts, schedule, 100)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import typer
 
-from genlab.cli import run_stage
+from genlab.common.cli import run_stage
+from genlab.common.io import write_json, write_text
 from genlab.config import PARAMS_FILE, load_config
-from genlab.corpus import describe, fetch_corpus, split_text
-from genlab.io import atomic_path, write_json
+from genlab.gpt.corpus import describe, fetch_corpus, split_text
 
 
 def main(
@@ -23,8 +23,7 @@ def main(
     corpus = fetch_corpus(cfg.sources, root, cfg.timeout)
     train, val = split_text(corpus.text, cfg.val_fraction)
     for name, text in (("text", corpus.text), ("train", train), ("val", val)):
-        with atomic_path(out_dir / f"{name}.txt") as tmp:
-            tmp.write_bytes(text.encode("utf-8"))
+        write_text(out_dir / f"{name}.txt", text)
     stats = describe(corpus.text)
     write_json(
         metrics,

@@ -1,21 +1,20 @@
-"""Stage gpt_train: build the tokenizer on the training split and train the GPT on it."""
+"""Stage gpt_train: build the tokenizer on the training split and train the GPT on it.
 
-import math
+`gpt.nproc` > 1 (or starting it with `torchrun --nproc_per_node=N stages/gpt_train.py`)
+trains with DistributedDataParallel, N processes sharing each global batch; rank 0 writes.
+"""
+
 import time
 from pathlib import Path
 
 import torch
 import typer
-from dvclive import Live
 
-from genlab.cli import Progress, run_stage
+from genlab.common.cli import Progress, cpu_capability, distributed, resolve_device, run_stage
 from genlab.config import PARAMS_FILE, load_config
-from genlab.corpus import read_split
-from genlab.gpt import GPTConfig
-from genlab.gpt_training import TrainSettings, save_gpt, train_gpt
-from genlab.io import write_json
-from genlab.tokenizer import build_tokenizer
-from genlab.training import resolve_device
+from genlab.gpt.corpus import read_split
+from genlab.gpt.tokenizer import build_tokenizer, encode_ids
+from genlab.gpt.training import TrainOutputs, resolve_precision, save_results, train_gpt
 
 
 def main(
@@ -29,67 +28,32 @@ def main(
 ) -> None:
     """AdamW on random windows of the training split; the best validation checkpoint is kept."""
     cfg = load_config(params)
-    g, tok_cfg = cfg.gpt, cfg.tokenizer
-    device = resolve_device(g.device, "gpt.device")
+    g, kind = cfg.gpt, cfg.tokenizer.kind
+    rank, world, device = distributed(g.nproc, resolve_device(g.device, "gpt.device"))
     train_text, val_text = read_split(corpus / "train.txt"), read_split(corpus / "val.txt")
+    tokenizer = build_tokenizer(kind, train_text, cfg.tokenizer.vocab_size, val_text)
+    train_ids, val_ids = encode_ids(tokenizer, train_text), encode_ids(tokenizer, val_text)
+    precision, why = resolve_precision(g, tokenizer.vocab_size, train_ids, device)
+    setup = {
+        "precision": precision,
+        "cpu_capability": cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "processes": world,
+    }
+    print(f"gpt_train on {device}, {why}: " + ", ".join(f"{k} {v}" for k, v in setup.items()))
 
-    tokenizer = build_tokenizer(tok_cfg.kind, train_text, tok_cfg.vocab_size, val_text)
-    train_ids = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
-    val_ids = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
-    net = GPTConfig(
-        vocab_size=tokenizer.vocab_size,
-        block_size=g.block_size,
-        n_layer=g.n_layer,
-        n_head=g.n_head,
-        n_embd=g.n_embd,
-        dropout=g.dropout,
-    )
-    settings = TrainSettings(
-        batch_size=g.batch_size,
-        iters=g.iters,
-        lr=g.lr,
-        min_lr=g.min_lr,
-        warmup_iters=g.warmup_iters,
-        weight_decay=g.weight_decay,
-        grad_clip=g.grad_clip,
-        eval_interval=g.eval_interval,
-        bf16=g.precision == "bfloat16",
-        seed=g.seed,
-    )
-
-    progress = Progress("gpt_train", g.iters)
+    progress = Progress("gpt_train", g.iters) if rank == 0 else None
     start = time.perf_counter()
-    result = train_gpt(train_ids, val_ids, net, settings, device, on_step=progress)
+    result = train_gpt(train_ids, val_ids, g, tokenizer.vocab_size, device, precision, progress)
     seconds = time.perf_counter() - start
-
-    # Loss per token -> bits per character: nats/token * tokens/char / ln 2.
-    val_bpc = result.val_loss * len(val_ids) / len(val_text) / math.log(2)
-    save_gpt(model, result.model, tokenizer, {"best_step": result.best_step})
-    write_json(tokenizer_out, tokenizer.to_dict())
-    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
-        for row in result.history:
-            live.step = int(row["step"])
-            live.log_metric("train_loss", row["train_loss"])
-            live.log_metric("val_loss", row["val_loss"])
-    write_json(
-        metrics,
-        {
-            "train_loss": result.train_loss,
-            "val_loss": result.val_loss,
-            "val_bpc": val_bpc,
-            "n_params": result.model.n_params(),
-            "best_step": result.best_step,
-            "vocab_size": tokenizer.vocab_size,
-            "val_tokens": len(val_ids),
-        },
-    )
-    tokens = g.iters * g.batch_size * g.block_size
-    write_json(timing, {"gpt_train_seconds": seconds, "gpt_tokens_per_second": tokens / seconds})
-    print(
-        f"trained {g.iters} steps ({tokens / 1e6:.1f} M tokens) in {seconds:.1f}s on {device}: "
-        f"{tokens / seconds:.0f} tokens/s; best val_loss {result.val_loss:.4f} nats/token "
-        f"({val_bpc:.3f} bits/char) at step {result.best_step}, {tok_cfg.kind} tokenizer"
-    )
+    if rank == 0:
+        out = TrainOutputs(model, tokenizer_out, live_dir, metrics, timing)
+        bpc = save_results(result, tokenizer, len(val_ids), len(val_text), seconds, setup, out)
+        print(
+            f"trained {result.tokens / 1e6:.1f} M tokens in {seconds:.1f}s: "
+            f"{result.tokens / seconds:.0f} tokens/s; best val_loss {result.val_loss:.4f} "
+            f"nats/token ({bpc:.3f} bits/char) at step {result.best_step}, {kind} tokenizer"
+        )
 
 
 if __name__ == "__main__":

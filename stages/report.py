@@ -4,9 +4,9 @@ from pathlib import Path
 
 import typer
 
-from genlab.cli import run_stage
+from genlab.common.cli import run_stage
+from genlab.common.io import write_text
 from genlab.config import PARAMS_FILE, load_config
-from genlab.io import write_text
 from genlab.report import build_report
 
 

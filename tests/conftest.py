@@ -1,4 +1,9 @@
-"""Shared fixtures: repository paths and a quiet, offline DVC environment."""
+"""Shared fixtures: repository paths and a quiet, offline DVC environment.
+
+Tests are arranged by level, one folder each, and marked by it: `unit` (library
+functions, in-process, seconds), `stage` (a stage script run as a process) and `e2e`
+(DVC commands on a scratch repository). `pytest -m "not e2e"` runs the first two.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DVC_STUDIO_OFFLINE", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+LEVELS = ("unit", "stage", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        level = Path(str(item.fspath)).parent.name
+        if level in LEVELS:
+            item.add_marker(getattr(pytest.mark, level))
 
 
 @pytest.fixture

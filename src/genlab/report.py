@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from genlab.common.errors import GenlabError
 from genlab.config import Config
-from genlab.errors import GenlabError
 
 
 @dataclass(frozen=True)
@@ -22,66 +22,66 @@ class Entry:
 SECTIONS: dict[str, list[Entry]] = {
     "Diffusion on the square": [
         Entry(
-            "figures/q1_forward.png",
-            "Q1. A forward-process path from a point outside the square, coloured by t.",
+            "figures/forward_process.png",
+            "A forward-process path from a point outside the square, coloured by t.",
             ("denoiser.schedule", "figures.forward_start", "figures.forward_steps"),
         ),
         Entry(
-            "figures/q2_loss.png",
-            "Q2. Training loss per epoch (full batch) and its moving average.",
+            "figures/loss_unconditional.png",
+            "Training loss per epoch (full batch) and its moving average.",
             ("denoiser.width", "denoiser.depth", "denoiser.epochs", "denoiser.lr"),
         ),
         Entry(
-            "figures/q3_seeds.png",
-            "Q3. Sample clouds drawn with different seeds.",
+            "figures/seed_grid.png",
+            "Sample clouds drawn with different seeds.",
             ("sampler.kind", "sampler.steps", "sampler.grid", "figures.seeds", "figures.n"),
         ),
         Entry(
-            "figures/q4_steps.png",
-            "Q4. One trajectory (top) and a cloud of samples (bottom) for each step count.",
+            "figures/steps_effect.png",
+            "One trajectory (top) and a cloud of samples (bottom) for each step count.",
             ("sampler.kind", "sampler.grid", "figures.step_counts"),
         ),
         Entry(
-            "figures/q4_quality_vs_nfe.png",
-            "Q4. Quality against cost: in_support and swd_ratio per denoiser call, per sampler.",
+            "figures/quality_vs_nfe.png",
+            "Quality against cost: in_support and swd_ratio per denoiser call, per sampler.",
             ("sampler.grid", "figures.nfe", "figures.quality_n"),
         ),
         Entry(
-            "figures/q5_schedules_grids.png",
-            "Q5. sigma(t) of every schedule, sigma_i of every grid, and samples on each grid.",
+            "figures/schedules_and_grids.png",
+            "sigma(t) of every schedule, sigma_i of every grid, and samples on each grid.",
             ("denoiser.sigma_min", "denoiser.sigma_max", "sampler.kind", "figures.grid_steps"),
         ),
         Entry(
-            "figures/q6_determinism.png",
-            "Q6. One start noise sampled repeatedly: deterministic (identical) vs stochastic.",
+            "figures/determinism.png",
+            "One start noise sampled repeatedly: deterministic (identical) vs stochastic.",
             ("sampler.kind", "sampler.eta", "figures.repeats"),
         ),
     ],
     "Class-conditional diffusion": [
         Entry(
-            "figures/c1_classes.png",
+            "figures/class_data.png",
             "Training data coloured by class, with the region boundaries.",
             ("classes.layout", "classes.n"),
         ),
         Entry(
-            "figures/c2_loss.png",
+            "figures/loss_conditional.png",
             "Training loss of the conditional denoiser.",
             ("conditional.epochs", "conditional.class_dim"),
         ),
         Entry(
-            "figures/c3_trajectories.png",
+            "figures/class_trajectories.png",
             "One sampled trajectory per class over the regions.",
             ("sampler.kind", "sampler.steps", "sampler.grid"),
         ),
         Entry(
-            "figures/c4_samples.png",
+            "figures/class_samples.png",
             "Samples coloured by class, beside their start noise.",
             ("sampler.kind", "sampler.steps", "conditional.n"),
         ),
     ],
     "Likelihoods": [
         Entry(
-            "figures/l1_heatmap.png",
+            "figures/likelihood_heatmap.png",
             "ELBO and probability-flow ODE log p over the plane (unconditional), beside the truth.",
             (
                 "likelihood.heatmap_size",
@@ -90,7 +90,7 @@ SECTIONS: dict[str, list[Entry]] = {
             ),
         ),
         Entry(
-            "figures/l2_roundtrip.png",
+            "figures/ode_roundtrip.png",
             "ODE round trip: a point integrated to t = 1 and sampled back deterministically.",
             ("likelihood.roundtrip", "likelihood.roundtrip_steps"),
         ),

@@ -1,0 +1,1 @@
+"""What every stage shares: one-line errors, params fields, atomic file I/O, the CLI, plotting."""

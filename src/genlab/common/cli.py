@@ -1,0 +1,159 @@
+"""Shared plumbing of the stage entry points: one-line errors, progress lines, the device."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import typer
+
+from genlab.common.errors import GenlabError
+
+
+def run_stage(main: Callable[..., Any]) -> None:
+    """Run a stage function as a typer CLI; a GenlabError becomes one line on stderr and exit 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            claim_threads()
+            return main(*args, **kwargs)
+        except GenlabError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            print("error: interrupted; no output was replaced", file=sys.stderr)
+            raise typer.Exit(code=130) from None
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(wrapper)
+    app()
+
+
+class Progress:
+    """Prints `label: i/n (pct) elapsed, ETA` to stderr at most every `every` seconds."""
+
+    def __init__(self, label: str, total: int, every: float = 2.0) -> None:
+        self.label, self.total, self.every = label, total, every
+        self.start = self.last = time.perf_counter()
+
+    def __call__(self, i: int, note: str = "") -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every and i < self.total:
+            return
+        self.last = now
+        elapsed = now - self.start
+        eta = elapsed / max(i, 1) * (self.total - i)
+        extra = f" {note}" if note else ""
+        print(
+            f"{self.label}: {i}/{self.total} ({100 * i / self.total:.0f}%) "
+            f"{elapsed:.1f}s elapsed, ETA {eta:.1f}s{extra}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def resolve_device(name: str, key: str) -> torch.device:
+    """auto -> cuda when present, else cpu; `key` names the param in the error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GenlabError(f"params: {key} = 'cuda' but no CUDA device is present; use auto or cpu")
+    return torch.device(name)
+
+
+def cpu_capability() -> str:
+    """The vector instruction set torch dispatches to on this CPU (AVX2, AVX512, ...)."""
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether the device computes bfloat16 natively (AVX512-BF16 or AMX on a CPU).
+
+    Without it, bfloat16 autocast on a CPU is emulated and many times slower than float32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+_SLOTS = Path(tempfile.gettempdir()) / "genlab-stages"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_threads() -> int:
+    """Give torch this process's share of the cores and return it.
+
+    Every running stage registers in a folder of the temp dir; the cores this process may
+    use are split evenly between the stages running now, so two DVC queue workers do not
+    oversubscribe the machine. GENLAB_THREADS sets the number directly.
+    """
+    wanted = os.environ.get("GENLAB_THREADS", "")
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise GenlabError(f"GENLAB_THREADS = {wanted!r} is invalid: expected an integer >= 1")
+        threads = int(wanted)
+    else:
+        _SLOTS.mkdir(exist_ok=True)
+        mine = _SLOTS / str(os.getpid())
+        mine.touch()
+        atexit.register(mine.unlink, missing_ok=True)
+        running = 0
+        for entry in _SLOTS.iterdir():
+            if entry.name.isdigit() and _alive(int(entry.name)):
+                running += 1
+            else:
+                entry.unlink(missing_ok=True)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        threads = max(1, (cores or 1) // max(1, running))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def distributed(nproc: int, device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process, joining torchrun's process group if any.
+
+    With `nproc` > 1 outside torchrun the current command is run again under
+    `torch.distributed.run --nproc_per_node=nproc` and this process exits with its status,
+    so a DVC stage command needs no change. NCCL on GPUs (one per rank), gloo on CPUs.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1 and nproc > 1:
+        import subprocess
+
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            *sys.argv,
+        ]
+        raise SystemExit(subprocess.call(cmd))
+    if world == 1:
+        return 0, 1, device
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return torch.distributed.get_rank(), world, device

@@ -1,0 +1,350 @@
+"""Likelihoods of a denoiser: the ELBO (docs/elbo.md) and the exact probability-flow ODE
+log p (docs/ode_likelihood.md).
+
+Both are written in u = ln sigma, so they need only eps(x, sigma) and the two ends of
+the noise range. With du = (sigma'/sigma) dt:
+
+    L_diffusion = (1 - t_min) E_t[(sigma'/sigma) ||eps - D||^2]
+                = (ln sigma_max - ln sigma_min) E_{u ~ U}[||eps - D(x + sigma eps, sigma)||^2]
+
+and the probability-flow ODE dx/dt = sigma'(t) D becomes dx/du = sigma D. For the exp
+schedule u is uniform exactly when t is, so the ODE grid below is uniform in t.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genlab.common.errors import GenlabError
+from genlab.diffusion.config import LikelihoodConfig
+from genlab.diffusion.model import Denoiser, EpsFn, eps_fn
+from genlab.diffusion.samplers import sample_heun
+from genlab.diffusion.schedules import Schedule, sigma_grid
+from genlab.diffusion.truth import (
+    edge_distance,
+    log_density,
+    num_classes,
+    region_mass,
+    region_of,
+    square_edge_distance,
+    square_log_density,
+)
+
+# The labels of a batch (None for an unconditional model) -> eps for a batch of that size.
+EpsFor = Callable[[torch.Tensor | None], EpsFn]
+
+# Independent stratified designs the ELBO's draws are split into (its standard error).
+REPLICATES = 32
+
+
+@dataclass(frozen=True)
+class Elbo:
+    """The bound per point, in nats, with its terms and Monte Carlo standard error."""
+
+    elbo: torch.Tensor
+    se: torch.Tensor
+    prior: torch.Tensor
+    diffusion: torch.Tensor
+    reconstruction: torch.Tensor
+
+
+def log_normal(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """log N(x; 0, sigma^2 I) per row."""
+    d = x.shape[1]
+    return -(x**2).sum(dim=1) / (2 * sigma**2) - 0.5 * d * math.log(2 * math.pi * sigma**2)
+
+
+@torch.no_grad()
+def elbo(
+    eps_for: EpsFor,
+    x: torch.Tensor,
+    labels: torch.Tensor | None,
+    schedule: Schedule,
+    samples: int,
+    seed: int,
+    batch: int = 65536,
+) -> Elbo:
+    """-ELBO = L_prior + L_diffusion + L_reconstruction, the full VE bound (docs/elbo.md).
+
+    The draws of (u, eps) come from `seed` and are shared by every point (common random
+    numbers), so differences between points carry little noise. Two exact variance
+    reductions: E||eps - D||^2 = d + E[||D||^2 - 2 eps.D] (E||eps||^2 = d is known), and
+    u is stratified: the draws form REPLICATES independent designs with one u in each of
+    samples / REPLICATES equal strata; the standard error is that of the replicates' mean.
+    """
+    n, d = x.shape
+    lo, hi = math.log(schedule.sigma_min), math.log(schedule.sigma_max)
+    g = torch.Generator().manual_seed(seed)
+    strata = max(1, samples // REPLICATES)
+    jitter = torch.rand(REPLICATES, strata, generator=g, dtype=torch.float64)
+    u = lo + (hi - lo) * (torch.arange(strata, dtype=torch.float64) + jitter) / strata
+    sigma = torch.exp(u).reshape(-1)
+    noise = torch.randn(len(sigma), d, generator=g, dtype=torch.float64)
+    k = len(sigma)
+    per = max(1, batch // k)
+    parts = []
+    for start in range(0, n, per):
+        xs = x[start : start + per].to(torch.float64)
+        p = len(xs)
+        noisy = (xs[None] + sigma[:, None, None] * noise[:, None, :]).reshape(-1, d)
+        lab = None if labels is None else labels[start : start + per].repeat(k)
+        pred = eps_for(lab)(noisy, sigma.repeat_interleave(p)[:, None]).to(torch.float64)
+        cross = (noise.repeat_interleave(p, dim=0) * pred).sum(dim=1)
+        parts.append((d + (pred**2).sum(dim=1) - 2 * cross).reshape(k, p))
+    values = (hi - lo) * torch.cat(parts, dim=1)
+    replicate_means = values.reshape(REPLICATES, strata, n).mean(dim=1)
+    diffusion = replicate_means.mean(dim=0)
+    se = replicate_means.std(dim=0) / math.sqrt(REPLICATES)
+    prior = (x.to(torch.float64) ** 2).sum(dim=1) / (2 * schedule.sigma_max**2)
+    recon = torch.full_like(prior, 0.5 * d * (math.log(2 * math.pi * schedule.sigma_min**2) + 1))
+    return Elbo(-(prior + diffusion + recon), se, prior, diffusion, recon)
+
+
+def _drift(eps: EpsFn, x: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """dx/du = sigma D(x, sigma) and its exact divergence (one autograd pass per dimension)."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        f = sigma * eps(x, torch.tensor(sigma, dtype=torch.float64))
+        div = torch.zeros(len(x), dtype=x.dtype)
+        for i in range(x.shape[1]):
+            (grad,) = torch.autograd.grad(f[:, i].sum(), x, retain_graph=i < x.shape[1] - 1)
+            div = div + grad[:, i]
+    return f.detach(), div.detach()
+
+
+def ode_logp(
+    eps: EpsFn,
+    x: torch.Tensor,
+    schedule: Schedule,
+    steps: int,
+    path: list[torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact log p(x) of the probability-flow ODE: (log p, x at sigma_max).
+
+    Fixed-step RK4 from sigma_min to sigma_max, uniform in ln sigma, carrying the
+    integral of the drift's divergence along the path:
+    log p(x) = log N(x_1; 0, sigma_max^2 I) + int div(sigma D) d ln sigma.
+    States are appended to `path` when a list is given.
+    """
+    u = torch.linspace(
+        math.log(schedule.sigma_min), math.log(schedule.sigma_max), steps + 1, dtype=torch.float64
+    )
+    x = x.to(torch.float64)
+    delta = torch.zeros(len(x), dtype=torch.float64)
+    if path is not None:
+        path.append(x.clone())
+    for i in range(steps):
+        h = float(u[i + 1] - u[i])
+        s0, s_mid, s1 = math.exp(u[i]), math.exp(u[i] + h / 2), math.exp(u[i + 1])
+        k1, d1 = _drift(eps, x, s0)
+        k2, d2 = _drift(eps, x + h / 2 * k1, s_mid)
+        k3, d3 = _drift(eps, x + h / 2 * k2, s_mid)
+        k4, d4 = _drift(eps, x + h * k3, s1)
+        x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        delta = delta + h / 6 * (d1 + 2 * d2 + 2 * d3 + d4)
+        if path is not None:
+            path.append(x.clone())
+    return log_normal(x, schedule.sigma_max) + delta, x
+
+
+def round_trip(
+    eps: EpsFn, x: torch.Tensor, schedule: Schedule, ode_steps: int, back_steps: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Integrate the ODE from x to sigma_max, then sample back deterministically.
+
+    The way back is Heun on a grid uniform in t, with no final denoising step (the
+    start point is a state at sigma_min). Returns (back, forward path, backward path).
+    """
+    forward: list[torch.Tensor] = []
+    _, x1 = ode_logp(eps, x, schedule, ode_steps, path=forward)
+    backward: list[torch.Tensor] = []
+    sigmas = sigma_grid(schedule, back_steps, "uniform")
+    back = sample_heun(eps, x1.clone(), sigmas, trajectory=backward)
+    return back, torch.stack(forward), torch.stack(backward)
+
+
+def table_points(
+    points: Sequence[Sequence[float]], layout: str, key: str = "likelihood.points"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Locations (n, 2) and labels of the table's points; a point given as [x, y] gets its own
+    region's label (`truth.region_of`). A label outside the layout is a one-line GenlabError."""
+    count = num_classes(layout)
+    xy = torch.tensor([list(p[:2]) for p in points], dtype=torch.float64)
+    labels = region_of(xy, layout)
+    for i, point in enumerate(points):
+        if len(point) == 3:
+            value = point[2]
+            if value != int(value) or not 0 <= value < count:
+                raise GenlabError(
+                    f"params: {key}[{i}] = {list(point)} has label {value}; "
+                    f"the {layout} layout has integer labels 0..{count - 1}"
+                )
+            labels[i] = int(value)
+    return xy, labels
+
+
+# Points at least this far from their region's edges count as interior.
+INTERIOR = 0.1
+
+
+COLUMNS = ["model", "x", "y", "label", "elbo", "elbo_se", "prior", "diffusion",
+           "reconstruction", "logp_ode", "logp_true"]  # fmt: skip
+
+
+def point_table(
+    model: str,
+    eps_for: EpsFor,
+    xy: torch.Tensor,
+    labels: torch.Tensor | None,
+    schedule: Schedule,
+    truth: torch.Tensor,
+    samples: int,
+    ode_steps: int,
+    seed: int,
+) -> pd.DataFrame:
+    """One row per point (COLUMNS): ELBO with its terms and standard error, ODE log p, truth."""
+    bound = elbo(eps_for, xy, labels, schedule, samples, seed)
+    logp, _ = ode_logp(eps_for(labels), xy, schedule, ode_steps)
+    label = [None] * len(xy) if labels is None else labels.tolist()
+    return pd.DataFrame(
+        {
+            "model": model,
+            "x": xy[:, 0].numpy(),
+            "y": xy[:, 1].numpy(),
+            "label": pd.array(label, dtype="Int64"),
+            "elbo": bound.elbo.numpy(),
+            "elbo_se": bound.se.numpy(),
+            "prior": bound.prior.numpy(),
+            "diffusion": bound.diffusion.numpy(),
+            "reconstruction": bound.reconstruction.numpy(),
+            "logp_ode": logp.numpy(),
+            "logp_true": truth.numpy(),
+        }
+    )
+
+
+def summary(table: pd.DataFrame, edge: np.ndarray) -> dict[str, float]:
+    """Calibration of one model's table against the truth.
+
+    Over the in-support points (and separately the interior ones, at least INTERIOR from
+    their region's edges, and the rest, near an edge): mean |logp_ode - logp_true| and
+    mean (logp_true - elbo); elbo_margin: the lowest in-support ELBO minus the highest
+    out-of-support one.
+    """
+    inside = np.isfinite(table["logp_true"].to_numpy())
+    interior = inside & (edge >= INTERIOR)
+    out = {}
+    for tag, mask in (("", inside), ("interior_", interior), ("edge_", inside & ~interior)):
+        if mask.any():
+            rows = table[mask]
+            out[f"{tag}logp_ode_abs_error"] = float((rows.logp_ode - rows.logp_true).abs().mean())
+            out[f"{tag}elbo_gap"] = float((rows.logp_true - rows.elbo).mean())
+    if inside.any() and not inside.all():
+        out["elbo_margin"] = float(table.elbo[inside].min() - table.elbo[~inside].max())
+    return out
+
+
+def exact_eps(mass: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> EpsFn:
+    """The exact denoiser of data uniform in a region: eps*(x, sigma) = -sigma grad log p_sigma(x).
+
+    `mass(x, sigma)` is proportional to p_sigma, the region's density noised to sigma (such
+    as `truth.region_mass`). Differentiable in x, so the ODE can take its divergence.
+    """
+
+    def fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            xg = x if x.requires_grad else x.detach().requires_grad_(True)
+            log_mass = torch.log(mass(xg, sigma)).sum()
+            (grad,) = torch.autograd.grad(log_mass, xg, create_graph=x.requires_grad)
+        return -sigma * grad
+
+    return fn
+
+
+@dataclass
+class ModelLikelihood:
+    """One model's likelihood table, the exact denoiser's table, metrics and round trip."""
+
+    table: pd.DataFrame
+    exact: pd.DataFrame
+    metrics: dict[str, float]
+    trip: tuple[torch.Tensor, torch.Tensor, float]  # forward path, backward path, error
+
+
+def evaluate_model(
+    name: str, model: Denoiser, schedule: Schedule, cfg: LikelihoodConfig, layout: str
+) -> ModelLikelihood:
+    """Score an unconditional (model.num_classes == 0) or conditional model at `cfg.points`.
+
+    The unconditional model sees each location once, without a class; the conditional one
+    every point with its label. The exact denoiser of the true data is scored at the
+    in-support points, and `cfg.roundtrip` goes to sigma_max and back.
+    """
+    xy, labels = table_points(cfg.points, layout)
+    rt = torch.tensor([cfg.roundtrip], dtype=torch.float64)
+    if model.num_classes == 0:
+        pts = torch.tensor(list(dict.fromkeys(map(tuple, xy.tolist()))), dtype=torch.float64)
+        labs = rt_label = None
+        truth, edge = square_log_density(pts), square_edge_distance(pts)
+    else:
+        pts, labs, rt_label = xy, labels, region_of(rt, layout)
+        truth, edge = log_density(pts, labs, layout), edge_distance(pts, labs, layout)
+    estimate = {"samples": cfg.elbo_samples, "ode_steps": cfg.ode_steps, "seed": cfg.seed}
+    eps_for = partial(eps_fn, model.double(), schedule)
+    table = point_table(name, eps_for, pts, labs, schedule, truth, **estimate)
+
+    def exact_for(lab: torch.Tensor | None) -> EpsFn:
+        return exact_eps(lambda x, sigma: region_mass(x, lab, layout, sigma))
+
+    inside = torch.isfinite(truth)
+    in_labels = None if labs is None else labs[inside]
+    exact = point_table(
+        name, exact_for, pts[inside], in_labels, schedule, truth[inside], **estimate
+    )
+    back, forward, backward = round_trip(
+        eps_for(rt_label), rt, schedule, cfg.ode_steps, cfg.roundtrip_steps
+    )
+    error = float((back - rt).norm())
+    metrics = {
+        **summary(table, edge.numpy()),
+        **{"exact_" + k: v for k, v in summary(exact, edge[inside].numpy()).items()},
+        "roundtrip_error": error,
+    }
+    return ModelLikelihood(table, exact, metrics, (forward, backward, error))
+
+
+def heat_map(
+    model: Denoiser, schedule: Schedule, cfg: LikelihoodConfig
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """ELBO, ODE log p and true log p of an unconditional model on a grid over the plane.
+
+    Returns the three maps (size x size, indexed [x, y]) and the mean |ODE - truth| and
+    mean truth - ELBO over the map's interior nodes (at least INTERIOR inside the square).
+    """
+    axis = torch.linspace(-cfg.heatmap_lim, cfg.heatmap_lim, cfg.heatmap_size, dtype=torch.float64)
+    grid = torch.cartesian_prod(axis, axis)
+    eps_for = partial(eps_fn, model.double(), schedule)
+    bound = elbo(eps_for, grid, None, schedule, cfg.heatmap_samples, cfg.seed).elbo
+    logp, _ = ode_logp(eps_for(None), grid, schedule, cfg.heatmap_ode_steps)
+    truth = square_log_density(grid)
+    interior = square_edge_distance(grid) >= INTERIOR
+    metrics = {}
+    if interior.any():
+        metrics = {
+            "map_interior_logp_ode_abs_error": float((logp - truth)[interior].abs().mean()),
+            "map_interior_elbo_gap": float((truth - bound)[interior].mean()),
+        }
+    shape = (cfg.heatmap_size, cfg.heatmap_size)
+    maps = {
+        "ELBO (unconditional)": bound.reshape(shape).numpy(),
+        "ODE log p (unconditional)": logp.reshape(shape).numpy(),
+        "true log p": truth.reshape(shape).numpy(),
+    }
+    return maps, metrics

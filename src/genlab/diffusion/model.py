@@ -1,0 +1,100 @@
+"""The noise-prediction MLP D(x_t, t [, c]) and its params section (docs/schedules.md).
+
+The network predicts the noise eps that was added to a clean point; the samplers and the
+likelihoods call it as eps(x, sigma) through `eps_fn`, at the training time
+t = sigma^-1(sigma) of the schedule it was trained with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from genlab.diffusion.config import DenoiserConfig
+from genlab.diffusion.schedules import Schedule
+
+# eps_fn(x, sigma) -> predicted noise; sigma is a scalar tensor (one noise level for the batch)
+# or a column (n, 1) with one noise level per row.
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+FOURIER_FREQS = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+# With scale_input the network sees x_t / sqrt(sigma^2 + SIGMA_DATA^2), of about unit scale
+# at every noise level (Karras et al. 2022's c_in); SIGMA_DATA is about the square's std.
+SIGMA_DATA = 0.5
+
+
+class Denoiser(nn.Module):
+    """An MLP with LeakyReLU that predicts eps from (x_t, time features [, class embedding])."""
+
+    def __init__(
+        self, cfg: DenoiserConfig, num_classes: int = 0, class_dim: int = 0, dim: int = 2
+    ) -> None:
+        super().__init__()
+        self.cfg, self.num_classes, self.class_dim, self.dim = cfg, num_classes, class_dim, dim
+        n_time = {"t": 1, "log_sigma": 1, "fourier": 1 + 2 * len(FOURIER_FREQS)}[cfg.time_input]
+        self.embed = nn.Embedding(num_classes, class_dim) if num_classes else None
+        layers: list[nn.Module] = []
+        fan_in = dim + n_time + (class_dim if num_classes else 0)
+        for _ in range(cfg.depth):
+            layers += [nn.Linear(fan_in, cfg.width), nn.LeakyReLU(0.2)]
+            fan_in = cfg.width
+        layers.append(nn.Linear(fan_in, dim))
+        self.net = nn.Sequential(*layers)
+        self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
+
+    def time_features(self, t: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+        t = t.reshape(-1, 1)
+        if self.cfg.time_input == "t":
+            return t
+        if self.cfg.time_input == "log_sigma":
+            # ln sigma mapped onto [0, 1] over [sigma_min, sigma_max]
+            return 1.0 + torch.log(schedule.sigma(t) / schedule.sigma_max) / schedule.log_range
+        angles = t * self.freqs.to(t.dtype)
+        return torch.cat([t, torch.sin(angles), torch.cos(angles)], dim=1)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        schedule: Schedule,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        t = t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
+        if self.cfg.scale_input:
+            x = x / torch.sqrt(schedule.sigma(t.reshape(-1, 1)) ** 2 + SIGMA_DATA**2)
+        parts = [x, self.time_features(t, schedule)]
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this denoiser is class-conditional: pass labels")
+            parts.append(self.embed(labels))
+        return self.net(torch.cat(parts, dim=1))
+
+
+def noise_schedule(cfg: DenoiserConfig) -> Schedule:
+    """The schedule of params section `denoiser`."""
+    return Schedule(cfg.schedule, cfg.sigma_min, cfg.sigma_max)
+
+
+def eps_fn(model: Denoiser, schedule: Schedule, labels: torch.Tensor | None = None) -> EpsFn:
+    """Wrap a denoiser as eps(x, sigma): the time fed to it is t = sigma^-1(sigma)."""
+
+    def fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        t = schedule.t_of_sigma(torch.as_tensor(sigma, dtype=torch.float64))
+        return model(x, t.to(x.dtype), schedule, labels)
+
+    return fn
+
+
+def ideal_gaussian_eps(s: float) -> EpsFn:
+    """The exact eps-prediction for data N(0, s^2 I): E[eps | x_t] = sigma x_t / (s^2 + sigma^2)."""
+
+    def fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        sigma = torch.as_tensor(sigma, dtype=x.dtype)
+        return sigma * x / (s**2 + sigma**2)
+
+    return fn

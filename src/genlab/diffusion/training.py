@@ -1,0 +1,154 @@
+"""Full-batch training of the noise-prediction denoiser, and its checkpoints (docs/schedules.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from genlab.common.errors import GenlabError
+from genlab.common.io import load_checkpoint, load_state, save_checkpoint, write_json, write_live
+from genlab.diffusion.config import DenoiserConfig
+from genlab.diffusion.model import Denoiser, noise_schedule
+from genlab.diffusion.schedules import Schedule
+
+CHECKPOINT_KIND = "denoiser"
+
+
+def denoising_loss(
+    model: Denoiser,
+    x0: torch.Tensor,
+    schedule: Schedule,
+    generator: torch.Generator,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """mean ||D(x0 + sigma(t) eps, t) - eps||^2 with t ~ U(t_min, 1) fresh per point."""
+    t_min = schedule.t_min
+    t = t_min + (1.0 - t_min) * torch.rand(
+        x0.shape[0], generator=generator, device=x0.device, dtype=x0.dtype
+    )
+    eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    sigma = schedule.sigma(t)[:, None]
+    pred = model(x0 + sigma * eps, t, schedule, labels)
+    return ((pred - eps) ** 2).sum(dim=1).mean()
+
+
+def train_denoiser(
+    x0: torch.Tensor,
+    cfg: DenoiserConfig,
+    device: torch.device,
+    *,
+    labels: torch.Tensor | None = None,
+    num_classes: int = 0,
+    class_dim: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> tuple[Denoiser, list[float]]:
+    """Full-batch Adam on the whole dataset; returns the model (on CPU) and the loss per epoch.
+
+    With `labels` the model is class-conditional: `num_classes` classes, each a learned
+    vector of `class_dim` joined to the input. lr_schedule "cosine" anneals the learning
+    rate from `cfg.lr` to 0 over the epochs. Stops with a GenlabError naming the epoch if
+    the loss becomes NaN or infinite.
+    """
+    schedule = noise_schedule(cfg)
+    torch.manual_seed(cfg.seed)
+    model = Denoiser(cfg, num_classes, class_dim, x0.shape[1]).to(device)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    x0 = x0.to(device=device, dtype=torch.float32)
+    labels = labels.to(device) if labels is not None else None
+    fused = device.type in ("cpu", "cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
+    decay = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        if cfg.lr_schedule == "cosine"
+        else None
+    )
+    losses: list[float] = []
+    for epoch in range(1, cfg.epochs + 1):
+        loss = denoising_loss(model, x0, schedule, gen, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if decay is not None:
+            decay.step()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise GenlabError(
+                f"training diverged: loss is {value} at epoch {epoch} (lr = {cfg.lr}); "
+                "lower denoiser.lr. No model was written"
+            )
+        losses.append(value)
+        if on_epoch is not None:
+            on_epoch(epoch, value)
+    return model.cpu(), losses
+
+
+def save_training(
+    model: Denoiser,
+    losses: list[float],
+    seconds: float,
+    *,
+    checkpoint: Path,
+    live_dir: Path,
+    metrics: Path,
+    timing: Path,
+    prefix: str = "",
+) -> None:
+    """Write a trained model's checkpoint, its loss per epoch (DVCLive), its final-loss
+    metrics and its wall time; metric names carry `prefix` (unique across files)."""
+    save_denoiser(checkpoint, model)
+    write_live(live_dir, [{"step": i, "loss": loss} for i, loss in enumerate(losses)])
+    tail = losses[-min(100, len(losses)) :]
+    write_json(
+        metrics,
+        {
+            f"{prefix}denoiser_loss": losses[-1],
+            f"{prefix}denoiser_loss_last100": sum(tail) / len(tail),
+            f"{prefix}denoiser_params": sum(p.numel() for p in model.parameters()),
+        },
+    )
+    epochs = len(losses)
+    write_json(
+        timing,
+        {f"{prefix}train_seconds": seconds, f"{prefix}train_epochs_per_second": epochs / seconds},
+    )
+
+
+def save_denoiser(path: Path | str, model: Denoiser) -> None:
+    """Save weights with the config and class count needed to rebuild the network."""
+    save_checkpoint(
+        path,
+        CHECKPOINT_KIND,
+        {
+            "config": asdict(model.cfg),
+            "num_classes": model.num_classes,
+            "class_dim": model.class_dim,
+            "dim": model.dim,
+            "state_dict": model.state_dict(),
+        },
+    )
+
+
+def load_denoiser(path: Path | str, num_classes: int = 0) -> tuple[Denoiser, Schedule]:
+    """Load a denoiser and the schedule it was trained with.
+
+    With num_classes > 0 the checkpoint must be a conditional model for that many classes.
+    """
+    ckpt = load_checkpoint(path, CHECKPOINT_KIND)
+    try:
+        cfg = DenoiserConfig(**ckpt["config"])
+        model = Denoiser(cfg, int(ckpt["num_classes"]), int(ckpt["class_dim"]), int(ckpt["dim"]))
+        schedule = noise_schedule(cfg)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GenlabError(f"{path}: denoiser checkpoint has a bad header ({exc})") from None
+    if num_classes and model.num_classes != num_classes:
+        raise GenlabError(
+            f"{path}: denoiser was trained for {model.num_classes} classes, expected "
+            f"{num_classes} (classes.layout changed?); rerun its training stage"
+        )
+    load_state(model, ckpt["state_dict"], path)
+    model.eval()
+    return model, schedule

@@ -1,0 +1,49 @@
+"""DVC workflows on tiny params: a parallel queue of experiments, and sharing through the remote."""
+
+from __future__ import annotations
+
+import json
+import time
+
+
+def _queue_done(repo) -> bool:
+    status = repo.run("dvc", "queue", "status").stdout
+    return not any(word in status for word in ("Queued", "Running"))
+
+
+def test_queue_runs_two_experiments_without_retraining(built_repo):
+    built_repo.run("dvc", "exp", "run", "--queue", "-S", "sampler.steps=2,3")
+    built_repo.run("dvc", "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 240
+    while not _queue_done(built_repo):
+        assert time.monotonic() < deadline, built_repo.run("dvc", "queue", "status").stdout
+        time.sleep(2)
+    status = built_repo.run("dvc", "queue", "status").stdout
+    assert "Failed" not in status, status
+
+    shown = json.loads(built_repo.run("dvc", "exp", "show", "--json").stdout)
+    nfe = {}
+    experiments = [exp for entry in shown for exp in entry.get("experiments") or []]
+    for exp in experiments:
+        for rev in exp["revs"]:
+            data = rev["data"]
+            steps = data["params"]["params.yaml"]["data"]["sampler"]["steps"]
+            nfe[steps] = data["metrics"]["reports/metrics/sampling.json"]["data"]["nfe"]
+            logs = built_repo.run("dvc", "queue", "logs", rev["name"]).stdout
+            assert "Running stage 'sample'" in logs
+            assert "Running stage 'train'" not in logs, logs
+    assert nfe == {2: 2 * 2 - 1 + 1, 3: 2 * 3 - 1 + 1}
+
+
+def test_push_then_pull_restores_every_output_on_another_clone(built_repo, tmp_path):
+    built_repo.run("dvc", "push")
+    assert (tmp_path / "genlab-remote").is_dir()
+    clone = tmp_path / "clone"
+    built_repo.run("git", "clone", "-q", str(built_repo.path), str(clone))
+    from conftest import Scratch
+
+    other = Scratch(clone)
+    other.run("dvc", "pull")
+    for rel in ("models/unconditional.pt", "data/square.csv", "reports/figures/seed_grid.png"):
+        assert (clone / rel).read_bytes() == (built_repo.path / rel).read_bytes(), rel
+    assert "up to date" in other.run("dvc", "status").stdout

@@ -1,0 +1,125 @@
+"""Failures through DVC: bad `-S` values, a diverging run, a killed stage. Nothing built is lost."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+OUTPUTS = (
+    "data/square.csv",
+    "models/unconditional.pt",
+    "reports/samples/unconditional.csv",
+    "reports/metrics/sampling.json",
+    "reports/metrics/train.json",
+    "reports/figures/seed_grid.png",
+)
+
+
+def _digests(repo: Path) -> dict[str, str]:
+    return {rel: hashlib.md5((repo / rel).read_bytes()).hexdigest() for rel in OUTPUTS}
+
+
+def _assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    assert proc.returncode != 0
+    seen = proc.stdout + proc.stderr
+    assert "Traceback" not in seen, seen
+    errors = [ln for ln in seen.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, seen
+    for word in words:
+        assert word in errors[0], (word, errors[0])
+
+
+def test_dvc_refuses_a_typod_key(built_repo):
+    before = _digests(built_repo.path)
+    proc = built_repo.run("dvc", "exp", "run", "-S", "sampler.stepz=5", check=False)
+    assert proc.returncode != 0
+    assert "stepz" in proc.stdout + proc.stderr
+    assert _digests(built_repo.path) == before
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    # Every other bad value is checked without DVC in unit/test_config.py.
+    [
+        ("+sampler.stepz=5", ("sampler.stepz", "allowed keys")),
+        ("sampler.steps=abc", ("sampler.steps", "'abc'", "integer")),
+        ("sampler.steps=0", ("sampler.steps", "0", ">= 1")),
+    ],
+)
+def test_bad_override_stops_with_one_line_and_keeps_outputs(built_repo, override, words):
+    before = _digests(built_repo.path)
+    proc = built_repo.run("dvc", "exp", "run", "-S", override, check=False)
+    _assert_one_line_error(proc, *words)
+    assert _digests(built_repo.path) == before
+    # Fix the cause and the next repro recovers with no manual clean-up.
+    built_repo.run("git", "checkout", "--", "params.yaml")
+    built_repo.run("dvc", "repro")
+    assert "up to date" in built_repo.run("dvc", "status").stdout
+    assert _digests(built_repo.path) == before
+
+
+def test_diverging_training_names_the_epoch_and_writes_no_model(built_repo):
+    before = _digests(built_repo.path)
+    proc = built_repo.run("dvc", "exp", "run", "-S", "denoiser.lr=1e12", check=False)
+    _assert_one_line_error(proc, "epoch", "denoiser.lr")
+    assert _digests(built_repo.path) == before
+    assert not list((built_repo.path / "models").glob(".*.tmp"))
+
+
+def _stage_pids(repo: Path, script: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().decode(errors="replace")
+            if script in cmd and Path(os.readlink(entry / "cwd")) == repo:
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the stage process")
+def test_killed_training_leaves_no_half_written_model_and_repro_recovers(built_repo):
+    repo = built_repo.path
+    before = _digests(repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["denoiser"]["epochs"] = 1_000_000
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    proc = subprocess.Popen(
+        ["dvc", "repro"],
+        cwd=repo,
+        env=built_repo.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    pids: list[int] = []
+    while not pids and time.monotonic() < deadline:
+        time.sleep(0.5)
+        pids = _stage_pids(repo, "stages/train.py")
+    assert pids, "training never started"
+    time.sleep(2)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=60) != 0
+    assert _digests(repo) == before
+
+    built_repo.run("git", "checkout", "--", "params.yaml")
+    built_repo.run("dvc", "repro")
+    assert "up to date" in built_repo.run("dvc", "status").stdout
+    assert _digests(repo) == before
+
+
+def test_forced_repro_gives_a_byte_identical_lock(built_repo):
+    lock = (built_repo.path / "dvc.lock").read_bytes()
+    built_repo.run("dvc", "repro", "--force")
+    assert (built_repo.path / "dvc.lock").read_bytes() == lock
