@@ -66,8 +66,38 @@ def _repro_per_stage(repo: Path, env: dict[str, str]) -> list[tuple[str, float]]
     return rows + [("full dvc repro", end - start)]
 
 
+def gpt_precision(steps: int = 5) -> None:
+    """The CPU's capability, the precision `auto` picks, and tokens/s of both precisions."""
+    import torch
+
+    from genlab.common.cli import cpu_capability, resolve_device
+    from genlab.config import load_config
+    from genlab.gpt.corpus import fetch_corpus
+    from genlab.gpt.tokenizer import CharTokenizer, encode_ids
+    from genlab.gpt.training import resolve_precision, seconds_per_step
+
+    cfg = load_config(ROOT / "params.yaml")
+    text = fetch_corpus(cfg.corpus.sources, ROOT, cfg.corpus.timeout).text
+    tok = CharTokenizer.fit(text)
+    ids = encode_ids(tok, text)
+    device = resolve_device(cfg.gpt.device, "gpt.device")
+    g = cfg.gpt
+    tokens = g.batch_size * g.block_size
+    print(
+        f"\nGPT at default params on {device}, CPU capability {cpu_capability()}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print("| precision | s/step | tokens/s |\n|---|---|---|")
+    for precision in ("float32", "bfloat16"):
+        seconds = seconds_per_step(g, tok.vocab_size, ids, device, precision, steps)
+        print(f"| {precision} | {seconds:.3f} | {tokens / seconds:.0f} |")
+    chosen, why = resolve_precision(g, tok.vocab_size, ids, device)
+    print(f"gpt.precision = {g.precision} chooses {chosen} ({why})")
+
+
 def main(keep: bool = typer.Option(False, help="keep the temporary clone")) -> None:
     """Clone HEAD into a temporary folder, run every stage timed, then the experiment checks."""
+    gpt_precision()
     env = _env()
     tmp = Path(tempfile.mkdtemp(prefix="genlab-bench-"))
     repo = tmp / "genlab"
@@ -82,6 +112,14 @@ def main(keep: bool = typer.Option(False, help="keep the temporary clone")) -> N
         rows.append(("no-op dvc repro", _timed(["dvc", "repro"], repo, env)))
         exp = ["dvc", "exp", "run", "-S", "sampler.steps=5"]
         rows.append(("dvc exp run -S sampler.steps=5", _timed(exp, repo, env)))
+        subprocess.run(["git", "checkout", "--", "params.yaml"], cwd=repo, check=True)
+        back = _timed(["dvc", "exp", "run"], repo, env)
+        rows.append(("back to the defaults: sample restored (run cache)", back))
+        exp = ["dvc", "exp", "run", "-S", "gpt_analysis.temperature=1.0"]
+        rows.append(("dvc exp run -S gpt_analysis.temperature=1.0", _timed(exp, repo, env)))
+        subprocess.run(["git", "checkout", "--", "params.yaml"], cwd=repo, check=True)
+        back = _timed(["dvc", "exp", "run"], repo, env)
+        rows.append(("back to the defaults: gpt_analyze restored (run cache)", back))
 
         print("\n| step | wall time (s) |\n|---|---|")
         for name, seconds in rows:
@@ -89,7 +127,10 @@ def main(keep: bool = typer.Option(False, help="keep the temporary clone")) -> N
         print("\nThroughput (reports/timing/):")
         for path in sorted((repo / "reports/timing").glob("*.json")):
             values = json.loads(path.read_text())
-            print(f"  {path.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+            shown = (
+                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
+            )
+            print(f"  {path.name}: " + ", ".join(shown))
         print("\nQuality per NFE (reports/quality/quality_vs_nfe.md):\n")
         print((repo / "reports/quality/quality_vs_nfe.md").read_text())
     finally:

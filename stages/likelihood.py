@@ -16,7 +16,7 @@ from genlab.common.cli import run_stage
 from genlab.common.io import write_json, write_table
 from genlab.config import PARAMS_FILE, load_config
 from genlab.diffusion import figures
-from genlab.diffusion.likelihood import evaluate_model, heat_map
+from genlab.diffusion.likelihood import evaluate_model, heat_map, table_points
 from genlab.diffusion.training import load_denoiser
 from genlab.diffusion.truth import num_classes
 
@@ -34,6 +34,7 @@ def main(
     start = time.perf_counter()
     cfg = load_config(params)
     lc, layout = cfg.likelihood, cfg.classes.layout
+    table_points(lc.points, layout)  # a label outside the layout stops here, before any work
     models = {
         "uncond": ("unconditional", *load_denoiser(unconditional)),
         "cond": ("conditional", *load_denoiser(conditional, num_classes=num_classes(layout))),

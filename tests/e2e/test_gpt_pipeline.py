@@ -28,7 +28,8 @@ def test_gpt_outputs_are_built(built_repo):
     gpt = json.loads((repo / "reports/metrics/gpt.json").read_text())
     assert set(gpt) >= {"train_loss", "val_loss", "val_bpc", "n_params"}
     timing = json.loads((repo / "reports/timing/gpt.json").read_text())
-    assert set(timing) == {"gpt_train_seconds", "gpt_tokens_per_second"}
+    setup = {"gpt_precision", "gpt_cpu_capability", "gpt_threads", "gpt_processes"}
+    assert set(timing) == {"gpt_train_seconds", "gpt_tokens_per_second"} | setup
     corpus = json.loads((repo / "reports/metrics/corpus.json").read_text())
     assert corpus["corpus_bytes"] == corpus["train_chars"] + corpus["val_chars"]
 

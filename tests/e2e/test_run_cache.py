@@ -7,8 +7,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import yaml
-
 SAMPLE_OUTPUTS = (
     "reports/samples/unconditional.csv",
     "reports/metrics/sampling.json",
@@ -65,16 +63,25 @@ def test_editing_sampling_code_reruns_sample_not_train(built_repo):
     assert _ran(log, "sample") and not _ran(log, "train"), log
 
 
-def test_failed_stage_then_checkout_restores_outputs_byte_for_byte(built_repo):
+def test_bad_params_stop_before_any_output_is_cleared(built_repo):
     before = _digests(built_repo.path)
-    params = yaml.safe_load((built_repo.path / "params.yaml").read_text())
-    params["sampler"]["steps"] = 0
-    (built_repo.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    proc = built_repo.run("dvc", "repro", check=False)
+    proc = built_repo.run("dvc", "exp", "run", "-S", "likelihood.ode_steps=0", check=False)
     assert proc.returncode != 0
-    assert "sampler.steps" in proc.stdout + proc.stderr
-    built_repo.run("dvc", "checkout", "--force")
+    assert "likelihood.ode_steps" in proc.stdout + proc.stderr
+    assert _ran(proc.stdout, "check_params") and not _ran(proc.stdout, "likelihood")
     assert _digests(built_repo.path) == before
+
+
+def test_failed_stage_then_checkout_restores_outputs_byte_for_byte(built_repo):
+    trained = ("models/unconditional.pt", "reports/train/unconditional/plots/metrics/loss.tsv")
+    metrics = ("reports/metrics/train.json",)
+    before = _digests(built_repo.path, trained + metrics)
+    proc = built_repo.run("dvc", "exp", "run", "-S", "denoiser.lr=1e12", check=False)
+    assert proc.returncode != 0 and "diverged" in proc.stdout + proc.stderr
+    assert not (built_repo.path / trained[0]).exists()  # DVC cleared it before the run
+    built_repo.run("dvc", "checkout", "--force")
+    built_repo.run("git", "checkout", "--", *metrics)  # cache: false metrics live in git
+    assert _digests(built_repo.path, trained + metrics) == before
 
 
 def test_experiment_commands_work_on_a_fresh_clone(built_repo, tmp_path):

@@ -61,7 +61,8 @@ def _tiny_training(monkeypatch, **kw):
         seed=0,
         **kw,
     )
-    return tok, ids, train_gpt(ids, ids, cfg, tok.vocab_size, torch.device("cpu"))
+    result = train_gpt(ids, ids, cfg, tok.vocab_size, torch.device("cpu"), precision="float32")
+    return tok, ids, result
 
 
 def test_tiny_model_overfits_a_tiny_text_and_training_is_deterministic(tmp_path, monkeypatch):
@@ -127,3 +128,30 @@ def test_validation_loss_scores_every_token_once(n):
 def test_bits_per_char():
     assert bits_per_char(math.log(2), 10, 10) == pytest.approx(1.0)
     assert bits_per_char(2.0, 50, 100) == pytest.approx(1.0 / math.log(2))
+
+
+def test_precision_auto_probes_once_and_needs_a_clear_win(tmp_path, monkeypatch):
+    ids = torch.arange(500) % 7
+    cpu = torch.device("cpu")
+    assert training.resolve_precision(GptConfig(precision="float32"), 7, ids, cpu)[0] == "float32"
+    monkeypatch.setattr(training, "native_bfloat16", lambda device: False)
+    assert training.resolve_precision(GptConfig(), 7, ids, cpu)[0] == "float32"
+
+    monkeypatch.setattr(training, "native_bfloat16", lambda device: True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    probes = []
+
+    def fake(cfg, vocab, train_ids, device, precision, steps=3):
+        probes.append(precision)
+        return {"float32": 0.10, "bfloat16": 0.09}[precision]
+
+    monkeypatch.setattr(training, "seconds_per_step", fake)
+    cfg = GptConfig(precision="auto")
+    assert training.resolve_precision(cfg, 7, ids, cpu)[0] == "float32"  # 10% is a near tie
+    assert training.resolve_precision(cfg, 7, ids, cpu)[0] == "float32"
+    assert probes == ["float32", "bfloat16"]  # the second call used the kept verdict
+    monkeypatch.setattr(
+        training, "seconds_per_step", lambda *a, **k: {"float32": 0.2}.get(a[4], 0.1)
+    )
+    wide = replace(cfg, batch_size=32)  # another shape: probed afresh
+    assert training.resolve_precision(wide, 7, ids, cpu)[0] == "bfloat16"

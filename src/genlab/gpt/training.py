@@ -7,8 +7,11 @@ same weights on one machine. The weights of the best validation loss are kept.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -32,7 +35,7 @@ EVAL_WINDOWS = 128  # training windows scored at each evaluation
 @dataclass
 class TrainResult:
     model: GPT
-    history: list[dict[str, float]]  # one row per evaluation: step, train_loss, val_loss, lr
+    history: list[dict[str, float]]  # per evaluation: step, train_loss, val_loss, lr, seconds
     best_step: int
     train_loss: float
     val_loss: float
@@ -158,24 +161,44 @@ def seconds_per_step(
     return (time.perf_counter() - start) / steps
 
 
-# bfloat16 must beat float32 by this factor in the probe: a near tie keeps float32, so the
-# choice (and with it the trained weights) does not flip between runs on one machine.
+# bfloat16 must beat float32 by this factor in the probe: a near tie keeps float32.
 BF16_MARGIN = 1.25
+
+
+def _probe_cache() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "genlab" / "precision.json"
 
 
 def resolve_precision(
     cfg: GptConfig, vocab_size: int, train_ids: torch.Tensor, device: torch.device
 ) -> tuple[str, str]:
     """The precision to train at, and why. `auto`: bfloat16 only on hardware that computes it
-    natively and, on a CPU, only if a short probe of both measures it faster."""
+    natively and, on a CPU, only if a short probe measures it faster than float32.
+
+    The probe's verdict is kept per machine and model shape (in ~/.cache/genlab), so the
+    choice, and with it the trained weights, stays the same from one run to the next.
+    """
     if cfg.precision != "auto":
         return cfg.precision, "set by gpt.precision"
     if not native_bfloat16(device):
         return "float32", f"{device.type} ({cpu_capability()}) has no native bfloat16"
     if device.type == "cuda":
         return "bfloat16", "the GPU computes bfloat16 natively"
-    f32 = seconds_per_step(cfg, vocab_size, train_ids, device, "float32")
-    bf16 = seconds_per_step(cfg, vocab_size, train_ids, device, "bfloat16")
+    shape = (cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size, cfg.batch_size, vocab_size)
+    key = f"{cpu_capability()} torch {torch.__version__} threads {torch.get_num_threads()} {shape}"
+    cache = _probe_cache()
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        f32 = seconds_per_step(cfg, vocab_size, train_ids, device, "float32")
+        bf16 = seconds_per_step(cfg, vocab_size, train_ids, device, "bfloat16")
+        known[key] = {"float32": f32, "bfloat16": bf16}
+        with contextlib.suppress(OSError):
+            write_json(cache, known)
+    f32, bf16 = known[key]["float32"], known[key]["bfloat16"]
     chosen = "bfloat16" if bf16 * BF16_MARGIN < f32 else "float32"
     return chosen, f"probe: {f32 * 1e3:.0f} ms/step float32, {bf16 * 1e3:.0f} ms/step bfloat16"
 
@@ -232,12 +255,12 @@ def train_gpt(
         nonlocal best
         train_loss = _probe_loss(model, train_probe, cfg.block_size + 1)
         val_loss = mean_loss(model, val_ids)
-        history.append(
-            {"step": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_at(step, cfg)}
-        )
+        row = {"step": step, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_at(step, cfg)}
+        history.append({**row, "seconds": time.perf_counter() - start})
         if best is None or val_loss < best[0]:
             best = (val_loss, step, copy.deepcopy(model.state_dict()))
 
+    start = time.perf_counter()
     model.train()
     for step in range(cfg.iters):
         if step % cfg.eval_interval == 0:
