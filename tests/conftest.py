@@ -13,11 +13,31 @@ from pathlib import Path
 import pytest
 import torch
 
+from genlab.diffusion.config import DenoiserConfig
+from genlab.diffusion.model import Denoiser
+from genlab.diffusion.training import save_denoiser
+from genlab.gpt.config import ModelConfig
+from genlab.gpt.model import GPT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("DVC_STUDIO_OFFLINE", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+TEXT = (
+    "Alice was beginning to get very tired of sitting by her sister on the bank,\n"
+    "and of having nothing to do: once or twice she had peeped into the book her\n"
+    "sister was reading, but it had no pictures or conversations in it, 'and what\n"
+    "is the use of a book,' thought Alice 'without pictures or conversations?'\n"
+)
+
+
+def tiny_model(vocab: int = 12, block: int = 16, seed: int = 0) -> GPT:
+    """A two-block GPT small enough for unit tests, in eval mode."""
+    torch.manual_seed(seed)
+    return GPT(ModelConfig(block_size=block, n_layer=2, n_head=2, n_embd=16), vocab).eval()
 
 
 LEVELS = ("unit", "stage", "e2e")
@@ -28,6 +48,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         level = Path(str(item.fspath)).parent.name
         if level in LEVELS:
             item.add_marker(getattr(pytest.mark, level))
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    """A small untrained denoiser's checkpoint (sigma_max 1)."""
+    model = Denoiser(DenoiserConfig(width=8, depth=1, sigma_max=1.0))
+    path = tmp_path / "model.pt"
+    save_denoiser(path, model)
+    return path
 
 
 @pytest.fixture

@@ -5,25 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import torch
-from conftest import assert_stage_error
+from conftest import TEXT, assert_stage_error, tiny_model
 
-from genlab.gpt.config import ModelConfig
-from genlab.gpt.model import GPT
 from genlab.gpt.tokenizer import CharTokenizer
 from genlab.gpt.training import save_gpt
-
-TEXT = (
-    "Alice was beginning to get very tired of sitting by her sister on the bank,\n"
-    "and of having nothing to do: once or twice she had peeped into the book her\n"
-    "sister was reading, but it had no pictures or conversations in it, 'and what\n"
-    "is the use of a book,' thought Alice 'without pictures or conversations?'\n"
-)
-
-
-def tiny_model(vocab: int = 12, block: int = 16, seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    return GPT(ModelConfig(block_size=block, n_layer=2, n_head=2, n_embd=16), vocab).eval()
 
 
 def test_analysis_stage_refuses_a_truncated_checkpoint_in_one_line(tmp_path, root):

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import assert_stage_error
-
-from genlab.diffusion.config import DenoiserConfig
-from genlab.diffusion.model import Denoiser
-from genlab.diffusion.training import save_denoiser
 
 
 def _run(root: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -24,14 +18,6 @@ def _run(root: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         cwd=cwd,
     )
-
-
-@pytest.fixture
-def checkpoint(tmp_path) -> Path:
-    model = Denoiser(replace(DenoiserConfig(), width=8, depth=1, sigma_max=1.0))
-    path = tmp_path / "model.pt"
-    save_denoiser(path, model)
-    return path
 
 
 def test_stage_reports_bad_params_in_one_line_before_work(tmp_path, root):

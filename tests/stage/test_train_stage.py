@@ -5,23 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from conftest import assert_stage_error
-
-from genlab.diffusion.config import DenoiserConfig
-from genlab.diffusion.model import Denoiser
-from genlab.diffusion.training import save_denoiser
-
-
-@pytest.fixture
-def checkpoint(tmp_path) -> Path:
-    model = Denoiser(replace(DenoiserConfig(), width=8, depth=1, sigma_max=1.0))
-    path = tmp_path / "model.pt"
-    save_denoiser(path, model)
-    return path
 
 
 def test_stage_help_works(root):

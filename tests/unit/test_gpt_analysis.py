@@ -8,24 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import TEXT, tiny_model
 
 from genlab.common.errors import GenlabError
 from genlab.gpt import analysis as ga
-from genlab.gpt.config import GptAnalysisConfig, ModelConfig
-from genlab.gpt.model import GPT
+from genlab.gpt.config import GptAnalysisConfig
 from genlab.gpt.tokenizer import CharTokenizer
-
-TEXT = (
-    "Alice was beginning to get very tired of sitting by her sister on the bank,\n"
-    "and of having nothing to do: once or twice she had peeped into the book her\n"
-    "sister was reading, but it had no pictures or conversations in it, 'and what\n"
-    "is the use of a book,' thought Alice 'without pictures or conversations?'\n"
-)
-
-
-def tiny_model(vocab: int = 12, block: int = 16, seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    return GPT(ModelConfig(block_size=block, n_layer=2, n_head=2, n_embd=16), vocab).eval()
 
 
 def test_attention_rows_sum_to_one_and_are_causal():

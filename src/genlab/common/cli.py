@@ -10,12 +10,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 import typer
 
 from genlab.common.errors import GenlabError
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where it is used, so that stages which need no tensors start quickly.
 
 
 def run_stage(main: Callable[..., Any]) -> None:
@@ -63,6 +67,8 @@ class Progress:
 
 def resolve_device(name: str, key: str) -> torch.device:
     """auto -> cuda when present, else cpu; `key` names the param in the error."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -72,6 +78,8 @@ def resolve_device(name: str, key: str) -> torch.device:
 
 def cpu_capability() -> str:
     """The vector instruction set torch dispatches to on this CPU (AVX2, AVX512, ...)."""
+    import torch
+
     return torch.backends.cpu.get_cpu_capability()
 
 
@@ -80,6 +88,8 @@ def native_bfloat16(device: torch.device) -> bool:
 
     Without it, bfloat16 autocast on a CPU is emulated and many times slower than float32.
     """
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if "AVX512" not in cpu_capability():  # torch dispatches to kernels without bfloat16
@@ -126,7 +136,9 @@ def claim_threads() -> int:
                 entry.unlink(missing_ok=True)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         threads = max(1, (cores or 1) // max(1, running))
-    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # for any process this one starts
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     return threads
 
 
@@ -137,6 +149,8 @@ def distributed(nproc: int, device: torch.device) -> tuple[int, int, torch.devic
     `torch.distributed.run --nproc_per_node=nproc` and this process exits with its status,
     so a DVC stage command needs no change. NCCL on GPUs (one per rank), gloo on CPUs.
     """
+    import torch
+
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1 and nproc > 1:
         import subprocess

@@ -11,13 +11,18 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from genlab.common.errors import GenlabError
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the checkpoint functions only: stages that never touch a model
+# (check_params, corpus, report) start in a fraction of a second without it.
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -173,6 +178,8 @@ def save_checkpoint(path: Path | str, kind: str, payload: dict[str, Any]) -> Non
     """Save a checkpoint atomically, tagged with its kind so a wrong file is caught on load."""
     # Saving through a buffer keeps the bytes independent of the temporary file's name,
     # which torch.save would otherwise record as the archive's folder.
+    import torch
+
     buffer = io.BytesIO()
     torch.save({"genlab": kind, **payload}, buffer)
     with atomic_path(path) as tmp:
@@ -184,6 +191,8 @@ def load_checkpoint(path: Path | str, kind: str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise GenlabError(f"{path}: checkpoint not found (run `dvc repro` to train it)")
+    import torch
+
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to deserialise means "not readable"

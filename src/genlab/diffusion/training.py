@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -16,6 +15,7 @@ from genlab.diffusion.model import Denoiser, noise_schedule
 from genlab.diffusion.schedules import Schedule
 
 CHECKPOINT_KIND = "denoiser"
+CHECK_EVERY = 100  # epochs between checks for a NaN or infinite loss
 
 
 def denoising_loss(
@@ -51,7 +51,7 @@ def train_denoiser(
     With `labels` the model is class-conditional: `num_classes` classes, each a learned
     vector of `class_dim` joined to the input. lr_schedule "cosine" anneals the learning
     rate from `cfg.lr` to 0 over the epochs. Stops with a GenlabError naming the epoch if
-    the loss becomes NaN or infinite.
+    the loss becomes NaN or infinite (checked every CHECK_EVERY epochs).
     """
     schedule = noise_schedule(cfg)
     torch.manual_seed(cfg.seed)
@@ -66,7 +66,9 @@ def train_denoiser(
         if cfg.lr_schedule == "cosine"
         else None
     )
-    losses: list[float] = []
+    # Losses stay on the device and are read back every CHECK_EVERY epochs: reading each one
+    # would wait for the GPU after every step.
+    losses = torch.empty(cfg.epochs, device=device)
     for epoch in range(1, cfg.epochs + 1):
         loss = denoising_loss(model, x0, schedule, gen, labels)
         opt.zero_grad(set_to_none=True)
@@ -74,16 +76,19 @@ def train_denoiser(
         opt.step()
         if decay is not None:
             decay.step()
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise GenlabError(
-                f"training diverged: loss is {value} at epoch {epoch} (lr = {cfg.lr}); "
-                "lower denoiser.lr. No model was written"
-            )
-        losses.append(value)
-        if on_epoch is not None:
-            on_epoch(epoch, value)
-    return model.cpu(), losses
+        losses[epoch - 1] = loss.detach()
+        if epoch % CHECK_EVERY == 0 or epoch == cfg.epochs:
+            recent = losses[max(0, epoch - CHECK_EVERY) : epoch].cpu()
+            bad = (~torch.isfinite(recent)).nonzero()
+            if len(bad):
+                first = epoch - len(recent) + int(bad[0]) + 1
+                raise GenlabError(
+                    f"training diverged: loss is {float(recent[bad[0]])} at epoch {first} "
+                    f"(lr = {cfg.lr}); lower denoiser.lr. No model was written"
+                )
+            if on_epoch is not None:
+                on_epoch(epoch, float(recent[-1]))
+    return model.cpu(), losses.cpu().tolist()
 
 
 def save_training(
