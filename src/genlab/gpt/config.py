@@ -64,9 +64,9 @@ class TrainConfig:
     """AdamW with warm-up and cosine decay: the training fields of params section `gpt`."""
 
     batch_size: int = number(16, lo=1)
-    iters: int = number(2000, lo=1)
-    lr: float = number(0.003, gt=0.0, hi=1.0)
-    min_lr: float = number(0.0003, lo=0.0, hi=1.0)
+    iters: int = number(1600, lo=1)
+    lr: float = number(0.006, gt=0.0, hi=1.0)
+    min_lr: float = number(0.0006, lo=0.0, hi=1.0)
     warmup_iters: int = number(100, lo=0)
     weight_decay: float = number(0.1, lo=0.0, hi=10.0)
     grad_clip: float = number(1.0, lo=0.0)
