@@ -194,11 +194,22 @@ def scratch_repo(tmp_path: Path) -> Scratch:
 
 @pytest.fixture(scope="session")
 def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per session: the tiny pipeline after `dvc repro`, outputs committed."""
-    repo = _new_repo(tmp_path_factory.mktemp("template") / "repo")
-    repo.run("dvc", "repro")
-    repo.commit("baseline")
-    return repo.path
+    """Built once per session, shared by the xdist workers: the tiny pipeline after
+    `dvc repro`, outputs committed. Tests only ever copy it."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    path = shared / "template" / "repo"
+    with open(shared / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait for it
+        if not (shared / "template.done").exists():
+            repo = _new_repo(path)
+            repo.run("dvc", "repro")
+            repo.commit("baseline")
+            (shared / "template.done").touch()
+    return path
 
 
 @pytest.fixture
