@@ -19,9 +19,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 repro: setup
 	dvc repro
 
-# Two workers: the end-to-end tests are mostly separate DVC processes.
+# Two workers, stealing work from each other: the end-to-end tests are long and uneven.
 test: setup
-	python -m pytest -n 2
+	python -m pytest -n 2 --dist worksteal
 
 lint: setup
 	ruff check . && ruff format --check .

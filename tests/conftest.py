@@ -43,11 +43,16 @@ def tiny_model(vocab: int = 12, block: int = 16, seed: int = 0) -> GPT:
 LEVELS = ("unit", "stage", "e2e")
 
 
+def _level(item: pytest.Item) -> str:
+    return Path(str(item.fspath)).parent.name
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        level = Path(str(item.fspath)).parent.name
-        if level in LEVELS:
-            item.add_marker(getattr(pytest.mark, level))
+        if _level(item) in LEVELS:
+            item.add_marker(getattr(pytest.mark, _level(item)))
+    # Fast levels first: a worker that needs the built template meets it last.
+    items.sort(key=lambda item: LEVELS.index(_level(item)) if _level(item) in LEVELS else 0)
 
 
 @pytest.fixture
