@@ -72,14 +72,14 @@ def gpt_precision(steps: int = 5) -> None:
 
     from genlab.common.cli import cpu_capability, resolve_device
     from genlab.config import load_config
-    from genlab.gpt.corpus import fetch_corpus
-    from genlab.gpt.tokenizer import CharTokenizer, encode_ids
+    from genlab.gpt.corpus import fetch_corpus, split_text
+    from genlab.gpt.tokenizer import tokenize_splits
     from genlab.gpt.training import resolve_precision, seconds_per_step
 
     cfg = load_config(ROOT / "params.yaml")
     text = fetch_corpus(cfg.corpus.sources, ROOT, cfg.corpus.timeout).text
-    tok = CharTokenizer.fit(text)
-    ids = encode_ids(tok, text)
+    train, val = split_text(text, cfg.corpus.val_fraction)
+    tok, ids, _ = tokenize_splits(cfg.tokenizer.kind, cfg.tokenizer.vocab_size, train, val)
     device = resolve_device(cfg.gpt.device, "gpt.device")
     g = cfg.gpt
     tokens = g.batch_size * g.block_size

@@ -21,7 +21,7 @@ from genlab.common.cli import claim_threads, cpu_capability, resolve_device
 from genlab.config import PARAMS_FILE, build_section, load_config
 from genlab.gpt.config import GptConfig
 from genlab.gpt.corpus import fetch_corpus, split_text
-from genlab.gpt.tokenizer import build_tokenizer, encode_ids
+from genlab.gpt.tokenizer import tokenize_splits
 from genlab.gpt.training import resolve_precision, train_gpt
 
 
@@ -35,8 +35,8 @@ def main(
     threads = claim_threads()
     text = fetch_corpus(cfg.corpus.sources, timeout=cfg.corpus.timeout).text
     train_text, val_text = split_text(text, cfg.corpus.val_fraction)
-    tok = build_tokenizer(cfg.tokenizer.kind, train_text, cfg.tokenizer.vocab_size, val_text)
-    train_ids, val_ids = encode_ids(tok, train_text), encode_ids(tok, val_text)
+    t = cfg.tokenizer
+    tok, train_ids, val_ids = tokenize_splits(t.kind, t.vocab_size, train_text, val_text)
     device = resolve_device(g.device, "gpt.device")
     precision, why = resolve_precision(g, tok.vocab_size, train_ids, device)
     start = time.perf_counter()

@@ -13,7 +13,7 @@ import typer
 from genlab.common.cli import Progress, cpu_capability, distributed, resolve_device, run_stage
 from genlab.config import PARAMS_FILE, load_config
 from genlab.gpt.corpus import read_split
-from genlab.gpt.tokenizer import build_tokenizer, encode_ids
+from genlab.gpt.tokenizer import tokenize_splits
 from genlab.gpt.training import TrainOutputs, resolve_precision, save_results, train_gpt
 
 
@@ -31,8 +31,8 @@ def main(
     g, kind = cfg.gpt, cfg.tokenizer.kind
     rank, world, device = distributed(g.nproc, resolve_device(g.device, "gpt.device"))
     train_text, val_text = read_split(corpus / "train.txt"), read_split(corpus / "val.txt")
-    tokenizer = build_tokenizer(kind, train_text, cfg.tokenizer.vocab_size, val_text)
-    train_ids, val_ids = encode_ids(tokenizer, train_text), encode_ids(tokenizer, val_text)
+    vocab = cfg.tokenizer.vocab_size
+    tokenizer, train_ids, val_ids = tokenize_splits(kind, vocab, train_text, val_text)
     precision, why = resolve_precision(g, tokenizer.vocab_size, train_ids, device)
     setup = {
         "precision": precision,

@@ -34,12 +34,12 @@ def main(
     start = time.perf_counter()
     cfg = load_config(params)
     lc, layout = cfg.likelihood, cfg.classes.layout
-    table_points(lc.points, layout)  # a label outside the layout stops here, before any work
+    points = table_points(lc.points, layout)  # a label outside the layout stops here
     models = {
         "uncond": ("unconditional", *load_denoiser(unconditional)),
         "cond": ("conditional", *load_denoiser(conditional, num_classes=num_classes(layout))),
     }
-    scored = {p: evaluate_model(*m, lc, layout) for p, m in models.items()}
+    scored = {p: evaluate_model(*m, lc, layout, points) for p, m in models.items()}
     maps, map_metrics = heat_map(*models["uncond"][1:], lc)
 
     results = {f"{p}_{k}": v for p, r in scored.items() for k, v in r.metrics.items()}

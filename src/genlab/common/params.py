@@ -8,7 +8,9 @@ values in params.yaml, so a key left out of the file changes nothing.
 from __future__ import annotations
 
 from dataclasses import field
-from typing import Any
+from typing import Any, Literal
+
+Device = Literal["auto", "cpu", "cuda"]  # auto: cuda when present, else cpu
 
 
 def number(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from genlab.common.errors import bad_param
-from genlab.common.params import items, number
+from genlab.common.params import Device, items, number
 
 ScheduleName = Literal["exp", "linear", "sqrt", "square"]
 GridName = Literal["uniform", "karras", "quadratic"]
@@ -20,7 +20,6 @@ SamplerKind = Literal["euler", "stochastic", "heun"]
 TimeInput = Literal["t", "log_sigma", "fourier"]
 LrSchedule = Literal["constant", "cosine"]
 Layout = Literal["grid", "rings"]
-Device = Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)

@@ -279,15 +279,21 @@ class ModelLikelihood:
 
 
 def evaluate_model(
-    name: str, model: Denoiser, schedule: Schedule, cfg: LikelihoodConfig, layout: str
+    name: str,
+    model: Denoiser,
+    schedule: Schedule,
+    cfg: LikelihoodConfig,
+    layout: str,
+    points: tuple[torch.Tensor, torch.Tensor],
 ) -> ModelLikelihood:
-    """Score an unconditional (model.num_classes == 0) or conditional model at `cfg.points`.
+    """Score an unconditional (model.num_classes == 0) or conditional model at `points`,
+    the locations and labels of `cfg.points` from `table_points`.
 
     The unconditional model sees each location once, without a class; the conditional one
     every point with its label. The exact denoiser of the true data is scored at the
     in-support points, and `cfg.roundtrip` goes to sigma_max and back.
     """
-    xy, labels = table_points(cfg.points, layout)
+    xy, labels = points
     rt = torch.tensor([cfg.roundtrip], dtype=torch.float64)
     if model.num_classes == 0:
         pts = torch.tensor(list(dict.fromkeys(map(tuple, xy.tolist()))), dtype=torch.float64)

@@ -12,11 +12,10 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from genlab.common.errors import bad_param
-from genlab.common.params import items, number
+from genlab.common.params import Device, items, number
 
 TokenizerKind = Literal["char", "bpe"]
 Precision = Literal["auto", "float32", "bfloat16"]
-Device = Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)

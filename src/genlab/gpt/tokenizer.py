@@ -129,6 +129,14 @@ def encode_ids(tokenizer: TextTokenizer, text: str) -> torch.Tensor:
     return torch.tensor(tokenizer.encode(text), dtype=torch.long)
 
 
+def tokenize_splits(
+    kind: str, vocab_size: int, train: str, val: str
+) -> tuple[TextTokenizer, torch.Tensor, torch.Tensor]:
+    """A tokenizer fitted as `build_tokenizer` does, and both splits' token ids."""
+    tokenizer = build_tokenizer(kind, train, vocab_size, val)
+    return tokenizer, encode_ids(tokenizer, train), encode_ids(tokenizer, val)
+
+
 def from_dict(data: Any, where: str = "tokenizer") -> TextTokenizer:
     """Rebuild a tokenizer saved with `to_dict`, with a one-line error for a bad document."""
     kind = data.get("kind") if isinstance(data, dict) else None

@@ -152,7 +152,9 @@ def seconds_per_step(
     opt = _optimizer(model, cfg, device)
     gen = torch.Generator().manual_seed(0)
     for i in range(steps + 1):
-        if i == 1:
+        if i == 1:  # after the warm-up step, and after the GPU has finished it
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             start = time.perf_counter()
         x, y = _sample_batch(train_ids, cfg.block_size, cfg.batch_size, gen)
         _train_step(model, opt, x.to(device), y.to(device), precision, cfg.grad_clip)
