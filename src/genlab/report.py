@@ -143,7 +143,12 @@ TABLES: dict[str, list[Entry]] = {
             "likelihood/points.md",
             "ELBO (prior + diffusion + reconstruction, in nats, with its Monte Carlo standard "
             "error), exact ODE log p and the true log density at chosen points.",
-            ("likelihood.points", "likelihood.elbo_samples", "likelihood.ode_steps"),
+            (
+                "likelihood.points",
+                "likelihood.elbo_samples",
+                "likelihood.elbo_replicates",
+                "likelihood.ode_steps",
+            ),
         ),
         Entry(
             "likelihood/exact_denoiser.md",

@@ -14,12 +14,14 @@ from genlab.diffusion.likelihood import (
     exact_eps,
     log_normal,
     ode_logp,
+    point_table,
     round_trip,
     table_points,
 )
 from genlab.diffusion.model import ideal_gaussian_eps
 from genlab.diffusion.schedules import Schedule
-from genlab.diffusion.truth import region_mass
+from genlab.diffusion.config import LikelihoodConfig
+from genlab.diffusion.truth import log_density, region_mass, region_of, square_log_density
 
 S = 0.5
 SIGMA_MIN = 0.006737947
@@ -31,7 +33,7 @@ POINTS = torch.tensor(
 def closed_form_elbo(x: torch.Tensor, schedule: Schedule) -> torch.Tensor:
     """-(L_prior + L_diffusion + L_reconstruction) with the ideal denoiser, integrated exactly.
 
-    With u = sigma^2 and a = s^2, the integrand of DESIGN.md 5 over d sigma / sigma has the
+    With u = sigma^2 and a = s^2, the integrand of docs/elbo.md over d sigma / sigma has the
     antiderivative (d/2)(ln u - ln(a + u) + a/(a + u)) - ||x||^2 / (2 (a + u)).
     """
     d, a = x.shape[1], S**2
@@ -181,3 +183,60 @@ def test_bad_points_give_one_line_error(points, must_mention):
     assert "\n" not in message
     for text in must_mention:
         assert text in message, (text, message)
+
+
+def exact_for(layout: str):
+    """The exact denoiser of the true data as an EpsFor, as the likelihood stage builds it."""
+
+    def fn(labels: torch.Tensor | None):
+        return exact_eps(lambda x, sigma: region_mass(x, labels, layout, sigma))
+
+    return fn
+
+
+def test_elbo_of_the_exact_square_denoiser_is_the_true_density():
+    # Same code path and estimator sizes as the likelihood stage: for the exact denoiser
+    # and sigma_max = 5 the bound is tight, so it must land on -ln 4 within its accuracy.
+    cfg = LikelihoodConfig()
+    schedule = Schedule("exp", SIGMA_MIN, 5.0)
+    xy = torch.tensor([[0.0, 0.0], [0.9, 0.9]], dtype=torch.float64)
+    table = point_table(
+        "exact", exact_for("grid"), xy, None, schedule, square_log_density(xy),
+        cfg.elbo_samples, cfg.elbo_replicates, 50, cfg.seed,
+    )  # fmt: skip
+    error = (table.elbo - table.logp_true).abs().to_numpy()
+    assert error[0] < 0.02 and error[1] < 0.05, table
+    assert (table.elbo_se < 0.01).all(), table.elbo_se
+
+
+@pytest.mark.parametrize("layout", ["grid", "rings"])
+def test_exact_denoiser_elbo_stays_below_its_ode_logp(layout):
+    # The bound holds for the model whose ODE and SDE agree: the exact denoiser with the
+    # true noised density on top. (With the N(0, sigma_max^2) prior the two models differ,
+    # and near the square's corners the ODE's log p falls below the ELBO.)
+    cfg = LikelihoodConfig()
+    schedule = Schedule("exp", SIGMA_MIN, 5.0)
+    xy, labels = table_points([p for p in cfg.points if len(p) == 2][:5], layout)
+    truth = log_density(xy, labels, layout)
+    inside = torch.isfinite(truth)
+    xy, labels, truth = xy[inside], labels[inside], truth[inside]
+    bound = elbo(exact_for(layout), xy, labels, schedule, cfg.elbo_samples, cfg.seed, 16)
+    area = torch.exp(-truth)
+
+    def top(x1: torch.Tensor) -> torch.Tensor:
+        return torch.log(region_mass(x1, labels, layout, schedule.sigma_max) / area)
+
+    logp, _ = ode_logp(exact_for(layout)(labels), xy, schedule, 100, prior=top)
+    torch.testing.assert_close(logp, truth, atol=2e-3, rtol=0)
+    assert bool((bound.elbo <= logp + 2 * bound.se).all()), (bound.elbo, bound.se, logp)
+    assert bool((bound.se <= 0.01).all()), bound.se
+
+
+def test_rqmc_elbo_error_bar_is_honest():
+    # Independent seeds scatter as the reported standard error says (within a factor 2).
+    schedule = Schedule("exp", SIGMA_MIN, 5.0)
+    x = torch.tensor([[0.95, 0.95]], dtype=torch.float64)
+    runs = [elbo(exact_for("grid"), x, None, schedule, 4096, seed, 16) for seed in range(12)]
+    values = torch.cat([r.elbo for r in runs])
+    reported = torch.cat([r.se for r in runs]).mean()
+    assert 0.5 < float(values.std() / reported) < 2.0, (values, reported)

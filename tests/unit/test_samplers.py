@@ -1,4 +1,4 @@
-"""Samplers against the ideal denoiser of Gaussian data N(0, s^2 I) (DESIGN.md section 5)."""
+"""Samplers against the ideal denoiser of Gaussian data N(0, s^2 I) (docs/samplers.md)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from genlab.diffusion.model import Denoiser, eps_fn, ideal_gaussian_eps
 from genlab.diffusion.samplers import (
     SAMPLERS,
     CountingEps,
+    is_deterministic,
     nfe,
+    options,
     run_sampler,
+    sample_dpmpp_2m,
+    sample_edm,
     sample_euler,
     sample_heun,
     start_noise,
@@ -33,13 +37,14 @@ def _start(n: int = N, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, 2, generator=g, dtype=torch.float64) * (S**2 + 1.0) ** 0.5
 
 
-@pytest.mark.parametrize("kind", ["euler", "heun", "stochastic"])
+@pytest.mark.parametrize("kind", list(SAMPLERS))
 @pytest.mark.parametrize("grid", ["uniform", "karras"])
 def test_sampler_returns_data_variance(kind, grid):
     sched = Schedule("exp", SIGMA_MIN)
     sigmas = sigma_grid(sched, 200, grid)
     g = torch.Generator().manual_seed(1)
-    x = SAMPLERS[kind](ideal_gaussian_eps(S), _start(), sigmas, generator=g, eta=1.0)
+    opts = options(SamplerConfig(kind=kind, eta=1.0, s_churn=10.0))
+    x = SAMPLERS[kind](ideal_gaussian_eps(S), _start(), sigmas, generator=g, **opts)
     var = x.var(0)
     # A walk that stops at sigma_min leaves that much noise: variance s^2 + sigma_min^2.
     expected = S**2 + SIGMA_MIN**2
@@ -69,12 +74,66 @@ def test_heun_beats_euler_at_equal_steps(steps):
     assert err_heun < err_euler
 
 
+def _errors_against_reference(kind: str, counts: list[int]) -> list[float]:
+    sched = Schedule("exp", SIGMA_MIN)
+    eps = ideal_gaussian_eps(S)
+    x = _start(2000)
+    reference = sample_heun(eps, x, sigma_grid(sched, 2000, "karras"))
+    return [
+        float(
+            (SAMPLERS[kind](eps, x, sigma_grid(sched, n, "karras")) - reference).norm(dim=1).mean()
+        )
+        for n in counts
+    ]
+
+
+@pytest.mark.parametrize(("kind", "order"), [("euler", 1), ("heun", 2), ("dpmpp_2m", 2)])
+def test_deterministic_samplers_converge_at_their_order(kind, order):
+    # Doubling the steps divides the error by 2^order (the first DPM-Solver++ step is
+    # first order, so it needs a few steps before the ratio settles).
+    errors = _errors_against_reference(kind, [10, 20, 40])
+    ratios = [a / b for a, b in zip(errors, errors[1:])]
+    assert all(0.8 * 2**order < r < 1.25 * 2**order for r in ratios), (errors, ratios)
+
+
+def test_edm_without_churn_is_heun_and_churn_adds_noise_only_in_its_window():
+    sched = Schedule("exp", SIGMA_MIN)
+    eps = ideal_gaussian_eps(S)
+    x = _start(16)
+    grid = sigma_grid(sched, 12, "karras")
+    heun = sample_heun(eps, x, grid)
+    torch.testing.assert_close(sample_edm(eps, x, grid, s_churn=0.0), heun)
+    # A window above sigma_max churns nothing; a window over the grid does.
+    g = torch.Generator().manual_seed(0)
+    outside = sample_edm(eps, x, grid, generator=g, s_churn=10.0, s_tmin=2.0, s_tmax=3.0)
+    torch.testing.assert_close(outside, heun)
+    inside = sample_edm(eps, x, grid, generator=g, s_churn=10.0, s_tmin=0.0, s_tmax=1.0)
+    assert not torch.allclose(inside, heun)
+    assert not is_deterministic(SamplerConfig(kind="edm", s_churn=10.0))
+    assert is_deterministic(SamplerConfig(kind="edm", s_churn=0.0))
+
+
+def test_edm_churn_sampler_converges_in_distribution():
+    # A stochastic sampler converges weakly: the variance of its samples approaches the
+    # data's s^2 + sigma_min^2 as the steps grow (noise of 10^5 samples is about 0.5 %).
+    sched = Schedule("exp", SIGMA_MIN)
+    start = torch.randn(100_000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    start = start * (S**2 + 1.0) ** 0.5
+    errors = []
+    for n in (10, 20, 40, 80):
+        g = torch.Generator().manual_seed(1)
+        y = sample_edm(ideal_gaussian_eps(S), start, sigma_grid(sched, n, "karras"), generator=g,
+                       s_churn=10.0)  # fmt: skip
+        errors.append(abs(float(y.var(0).mean()) / (S**2 + SIGMA_MIN**2) - 1))
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 0.015, errors
+
+
 def test_deterministic_samplers_ignore_the_generator_and_stochastic_uses_it():
     sched = Schedule("exp", SIGMA_MIN)
     eps = ideal_gaussian_eps(S)
     x = _start(8)
     grid = sigma_grid(sched, 10, "uniform")
-    for kind in ("euler", "heun"):
+    for kind in ("euler", "heun", "dpmpp_2m"):
         a = SAMPLERS[kind](eps, x, grid, generator=torch.Generator().manual_seed(0))
         b = SAMPLERS[kind](eps, x, grid, generator=torch.Generator().manual_seed(1))
         assert torch.equal(a, b)
@@ -86,7 +145,7 @@ def test_deterministic_samplers_ignore_the_generator_and_stochastic_uses_it():
     torch.testing.assert_close(c, sample_euler(eps, x, grid))
 
 
-@pytest.mark.parametrize("kind", ["euler", "heun", "stochastic"])
+@pytest.mark.parametrize("kind", list(SAMPLERS))
 @pytest.mark.parametrize("steps", [1, 2, 7])
 @pytest.mark.parametrize("final", [True, False])
 def test_nfe_counts_match_actual_calls(kind, steps, final):
@@ -130,7 +189,7 @@ def test_every_sampler_works_with_a_class(kind, steps):
     net = _conditional_net()
     x = start_noise(6, sched, torch.Generator().manual_seed(0)).double()
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
-    cfg = SamplerConfig(kind=kind, steps=steps, eta=0.0 if kind == "stochastic" else 1.0)
+    cfg = SamplerConfig(kind=kind, steps=steps, eta=0.0, s_churn=0.0)
     mixed = run_sampler(eps_fn(net, sched, labels), x, sched, cfg)
     assert mixed.shape == (6, 2) and bool(torch.isfinite(mixed).all())
     # Each row follows its own class: the rows of one class sampled alone agree,

@@ -16,7 +16,7 @@ from genlab.common.params import Device, items, number
 
 ScheduleName = Literal["exp", "linear", "sqrt", "square"]
 GridName = Literal["uniform", "karras", "quadratic"]
-SamplerKind = Literal["euler", "stochastic", "heun"]
+SamplerKind = Literal["euler", "stochastic", "heun", "dpmpp_2m", "edm"]
 TimeInput = Literal["t", "log_sigma", "fourier"]
 LrSchedule = Literal["constant", "cosine"]
 Layout = Literal["grid", "rings"]
@@ -82,9 +82,17 @@ class SamplerConfig:
     grid: GridName = "karras"
     rho: float = number(7.0, gt=0.0, hi=100.0)
     eta: float = number(1.0, lo=0.0, hi=1.0)
+    s_churn: float = number(10.0, lo=0.0)
+    s_tmin: float = number(0.0, lo=0.0)
+    s_tmax: float = number(1000.0, lo=0.0)
+    s_noise: float = number(1.0, gt=0.0)
     denoise_final: bool = True
     n: int = number(2000, lo=1)
     seed: int = number(1, lo=0)
+
+    def check(self, prefix: str) -> None:
+        if self.s_tmin > self.s_tmax:
+            raise bad_param(f"{prefix}.s_tmin", self.s_tmin, f"expected <= s_tmax = {self.s_tmax}")
 
     def describe(self) -> str:
         """A short label for figure titles, such as `heun, 50 steps, karras grid`."""
@@ -132,6 +140,7 @@ class LikelihoodConfig:
 
     points: tuple[tuple[float, ...], ...] = items(POINTS)
     elbo_samples: int = number(16384, lo=64)
+    elbo_replicates: int = number(16, lo=2, hi=1024)
     ode_steps: int = number(200, lo=1, hi=100000)
     heatmap_size: int = number(31, lo=2, hi=1000)
     heatmap_lim: float = number(1.5, gt=0.0)
@@ -142,6 +151,13 @@ class LikelihoodConfig:
     seed: int = number(0, lo=0)
 
     def check(self, prefix: str) -> None:
+        for key in ("elbo_samples", "heatmap_samples"):
+            if getattr(self, key) < self.elbo_replicates:
+                raise bad_param(
+                    f"{prefix}.{key}",
+                    getattr(self, key),
+                    f"expected >= elbo_replicates = {self.elbo_replicates}",
+                )
         for i, point in enumerate(self.points):
             if len(point) not in (2, 3):
                 raise bad_param(

@@ -13,9 +13,9 @@ from genlab.diffusion.config import MetricsConfig, SamplerConfig
 from genlab.diffusion.model import Denoiser, EpsFn, eps_fn
 from genlab.diffusion.quality import square_quality
 from genlab.diffusion.samplers import (
-    DETERMINISTIC,
     SAMPLERS,
     CountingEps,
+    is_deterministic,
     run_sampler,
     start_noise,
     steps_for_nfe,
@@ -140,7 +140,7 @@ class Determinism:
 def determinism(eps: EpsFn, schedule: Schedule, cfg: SamplerConfig, repeats: int) -> Determinism:
     """Run one start noise again and again: a deterministic sampler (the configured one, or
     Heun) must land on one point every time; the stochastic one spreads."""
-    det = cfg if DETERMINISTIC[cfg.kind] else replace(cfg, kind="heun")
+    det = cfg if is_deterministic(cfg) else replace(cfg, kind="heun")
     sto = replace(cfg, kind="stochastic", eta=cfg.eta if cfg.kind == "stochastic" else 1.0)
     start = start_noise(1, schedule, torch.Generator().manual_seed(cfg.seed))
     finals_det, _ = repeat_from(eps, schedule, det, start, repeats, cfg.seed)

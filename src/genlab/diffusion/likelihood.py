@@ -24,7 +24,7 @@ import torch
 
 from genlab.common.errors import GenlabError
 from genlab.diffusion.config import LikelihoodConfig
-from genlab.diffusion.model import Denoiser, EpsFn, eps_fn
+from genlab.diffusion.model import SIGMA_DATA, Denoiser, EpsFn, eps_fn
 from genlab.diffusion.samplers import sample_heun
 from genlab.diffusion.schedules import Schedule, sigma_grid
 from genlab.diffusion.truth import (
@@ -39,9 +39,6 @@ from genlab.diffusion.truth import (
 
 # The labels of a batch (None for an unconditional model) -> eps for a batch of that size.
 EpsFor = Callable[[torch.Tensor | None], EpsFn]
-
-# Independent stratified designs the ELBO's draws are split into (its standard error).
-REPLICATES = 32
 
 
 @dataclass(frozen=True)
@@ -61,6 +58,24 @@ def log_normal(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return -(x**2).sum(dim=1) / (2 * sigma**2) - 0.5 * d * math.log(2 * math.pi * sigma**2)
 
 
+def rqmc_draws(
+    samples: int, replicates: int, d: int, lo: float, hi: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(u, eps) of `replicates` independently scrambled Sobol designs in (u, eps), stacked.
+
+    Each design has samples // replicates points: u = ln sigma spread over [lo, hi] by the
+    first coordinate, eps ~ N(0, I_d) by the inverse normal CDF of the others.
+    """
+    per = max(1, samples // replicates)
+    designs = []
+    for r in range(replicates):
+        engine = torch.quasirandom.SobolEngine(1 + d, scramble=True, seed=seed * 7919 + r)
+        designs.append(engine.draw(per, dtype=torch.float64))
+    # Sobol coordinates lie on a 2^-30 lattice and may be exactly 0: move to the cell centres.
+    q = torch.cat(designs) + 2.0**-31
+    return lo + (hi - lo) * q[:, 0], torch.special.ndtri(q[:, 1:])
+
+
 @torch.no_grad()
 def elbo(
     eps_for: EpsFor,
@@ -69,24 +84,22 @@ def elbo(
     schedule: Schedule,
     samples: int,
     seed: int,
+    replicates: int = 16,
     batch: int = 65536,
 ) -> Elbo:
     """-ELBO = L_prior + L_diffusion + L_reconstruction, the full VE bound (docs/elbo.md).
 
-    The draws of (u, eps) come from `seed` and are shared by every point (common random
-    numbers), so differences between points carry little noise. Two exact variance
-    reductions: E||eps - D||^2 = d + E[||D||^2 - 2 eps.D] (E||eps||^2 = d is known), and
-    u is stratified: the draws form REPLICATES independent designs with one u in each of
-    samples / REPLICATES equal strata; the standard error is that of the replicates' mean.
+    L_diffusion by randomised quasi-Monte Carlo: `replicates` independently scrambled Sobol
+    designs in (u, eps), shared by every point (common random numbers); the standard error
+    is that of the replicates' mean. Each draw's ||eps - D||^2 carries the control variate
+    c(sigma) (||eps||^2 - d), whose mean is zero: c = 1 where D is small (small sigma) and
+    fades to 0 at large sigma, where eps - D is small itself.
     """
     n, d = x.shape
     lo, hi = math.log(schedule.sigma_min), math.log(schedule.sigma_max)
-    g = torch.Generator().manual_seed(seed)
-    strata = max(1, samples // REPLICATES)
-    jitter = torch.rand(REPLICATES, strata, generator=g, dtype=torch.float64)
-    u = lo + (hi - lo) * (torch.arange(strata, dtype=torch.float64) + jitter) / strata
-    sigma = torch.exp(u).reshape(-1)
-    noise = torch.randn(len(sigma), d, generator=g, dtype=torch.float64)
+    u, noise = rqmc_draws(samples, replicates, d, lo, hi, seed)
+    sigma = torch.exp(u)
+    control = (SIGMA_DATA**2 / (SIGMA_DATA**2 + sigma**2)) ** 2
     k = len(sigma)
     per = max(1, batch // k)
     parts = []
@@ -96,12 +109,12 @@ def elbo(
         noisy = (xs[None] + sigma[:, None, None] * noise[:, None, :]).reshape(-1, d)
         lab = None if labels is None else labels[start : start + per].repeat(k)
         pred = eps_for(lab)(noisy, sigma.repeat_interleave(p)[:, None]).to(torch.float64)
-        cross = (noise.repeat_interleave(p, dim=0) * pred).sum(dim=1)
-        parts.append((d + (pred**2).sum(dim=1) - 2 * cross).reshape(k, p))
+        loss = ((noise[:, None, :] - pred.reshape(k, p, d)) ** 2).sum(dim=2)
+        parts.append(loss - (control * ((noise**2).sum(dim=1) - d))[:, None])
     values = (hi - lo) * torch.cat(parts, dim=1)
-    replicate_means = values.reshape(REPLICATES, strata, n).mean(dim=1)
+    replicate_means = values.reshape(replicates, k // replicates, n).mean(dim=1)
     diffusion = replicate_means.mean(dim=0)
-    se = replicate_means.std(dim=0) / math.sqrt(REPLICATES)
+    se = replicate_means.std(dim=0) / math.sqrt(replicates)
     prior = (x.to(torch.float64) ** 2).sum(dim=1) / (2 * schedule.sigma_max**2)
     recon = torch.full_like(prior, 0.5 * d * (math.log(2 * math.pi * schedule.sigma_min**2) + 1))
     return Elbo(-(prior + diffusion + recon), se, prior, diffusion, recon)
@@ -125,13 +138,16 @@ def ode_logp(
     schedule: Schedule,
     steps: int,
     path: list[torch.Tensor] | None = None,
+    prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact log p(x) of the probability-flow ODE: (log p, x at sigma_max).
 
     Fixed-step RK4 from sigma_min to sigma_max, uniform in ln sigma, carrying the
     integral of the drift's divergence along the path:
     log p(x) = log N(x_1; 0, sigma_max^2 I) + int div(sigma D) d ln sigma.
-    States are appended to `path` when a list is given.
+    States are appended to `path` when a list is given. `prior` replaces the model's
+    log N(x_1; 0, sigma_max^2 I) (for example by the true noised density, to separate the
+    flow's error from the prior's).
     """
     u = torch.linspace(
         math.log(schedule.sigma_min), math.log(schedule.sigma_max), steps + 1, dtype=torch.float64
@@ -151,7 +167,8 @@ def ode_logp(
         delta = delta + h / 6 * (d1 + 2 * d2 + 2 * d3 + d4)
         if path is not None:
             path.append(x.clone())
-    return log_normal(x, schedule.sigma_max) + delta, x
+    top = log_normal(x, schedule.sigma_max) if prior is None else prior(x)
+    return top + delta, x
 
 
 def round_trip(
@@ -206,11 +223,12 @@ def point_table(
     schedule: Schedule,
     truth: torch.Tensor,
     samples: int,
+    replicates: int,
     ode_steps: int,
     seed: int,
 ) -> pd.DataFrame:
     """One row per point (COLUMNS): ELBO with its terms and standard error, ODE log p, truth."""
-    bound = elbo(eps_for, xy, labels, schedule, samples, seed)
+    bound = elbo(eps_for, xy, labels, schedule, samples, seed, replicates)
     logp, _ = ode_logp(eps_for(labels), xy, schedule, ode_steps)
     label = [None] * len(xy) if labels is None else labels.tolist()
     return pd.DataFrame(
@@ -302,7 +320,12 @@ def evaluate_model(
     else:
         pts, labs, rt_label = xy, labels, region_of(rt, layout)
         truth, edge = log_density(pts, labs, layout), edge_distance(pts, labs, layout)
-    estimate = {"samples": cfg.elbo_samples, "ode_steps": cfg.ode_steps, "seed": cfg.seed}
+    estimate = {
+        "samples": cfg.elbo_samples,
+        "replicates": cfg.elbo_replicates,
+        "ode_steps": cfg.ode_steps,
+        "seed": cfg.seed,
+    }
     eps_for = partial(eps_fn, model.double(), schedule)
     table = point_table(name, eps_for, pts, labs, schedule, truth, **estimate)
 
@@ -337,7 +360,9 @@ def heat_map(
     axis = torch.linspace(-cfg.heatmap_lim, cfg.heatmap_lim, cfg.heatmap_size, dtype=torch.float64)
     grid = torch.cartesian_prod(axis, axis)
     eps_for = partial(eps_fn, model.double(), schedule)
-    bound = elbo(eps_for, grid, None, schedule, cfg.heatmap_samples, cfg.seed).elbo
+    bound = elbo(
+        eps_for, grid, None, schedule, cfg.heatmap_samples, cfg.seed, cfg.elbo_replicates
+    ).elbo
     logp, _ = ode_logp(eps_for(None), grid, schedule, cfg.heatmap_ode_steps)
     truth = square_log_density(grid)
     interior = square_edge_distance(grid) >= INTERIOR
