@@ -9,6 +9,7 @@ import torch
 
 from genlab.common.errors import GenlabError
 from genlab.config import parse_config
+from genlab.diffusion.config import LikelihoodConfig
 from genlab.diffusion.likelihood import (
     elbo,
     exact_eps,
@@ -20,8 +21,7 @@ from genlab.diffusion.likelihood import (
 )
 from genlab.diffusion.model import ideal_gaussian_eps
 from genlab.diffusion.schedules import Schedule
-from genlab.diffusion.config import LikelihoodConfig
-from genlab.diffusion.truth import log_density, region_mass, region_of, square_log_density
+from genlab.diffusion.truth import log_density, region_mass, square_log_density
 
 S = 0.5
 SIGMA_MIN = 0.006737947
