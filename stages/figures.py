@@ -38,7 +38,9 @@ def main(
     out = fig_dir / "schedules_and_grids.png"
     figures.schedules_and_grids(schedule, f.grid_steps, s.rho, grids, f"{s.kind} sampler", out)
 
-    table = ex.quality_table(eps, schedule, s, f.nfe, f.quality_n, seed, cfg.metrics)
+    table = ex.quality_table(
+        eps, schedule, s, f.nfe, f.quality_grids, f.quality_n, seed, cfg.metrics
+    )
     write_table(table_dir / "quality_vs_nfe", table)
     figures.quality_vs_nfe(table, fig_dir / "quality_vs_nfe.png")
     print(table.to_string(index=False))

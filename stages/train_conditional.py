@@ -22,9 +22,11 @@ def main(
     timing: Path = typer.Option(Path("reports/timing/train_conditional.json"), help="wall time."),
 ) -> None:
     """The `denoiser` settings with `conditional.class_dim` class features, for
-    `conditional.epochs` epochs; metric names carry the prefix cond_."""
+    `conditional.epochs` epochs of `conditional.batch_size` points; metric names carry
+    the prefix cond_."""
     config = load_config(params)
-    cfg = replace(config.denoiser, epochs=config.conditional.epochs)
+    cond = config.conditional
+    cfg = replace(config.denoiser, epochs=cond.epochs, batch_size=cond.batch_size)
     layout = config.classes.layout
     x0, labels = read_classes(data, layout)
     device = resolve_device(cfg.device, "denoiser.device")
@@ -36,7 +38,7 @@ def main(
         device,
         labels=labels,
         num_classes=num_classes(layout),
-        class_dim=config.conditional.class_dim,
+        class_dim=cond.class_dim,
         on_epoch=lambda i, v: progress(i, f"loss {v:.4f}"),
     )
     seconds = time.perf_counter() - start

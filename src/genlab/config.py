@@ -130,7 +130,8 @@ def _convert(key: str, value: Any, tp: Any, meta: dict) -> Any:
     if origin is tuple:
         args = get_args(tp)
         if isinstance(value, str):
-            value = [v for v in value.replace("[", "").replace("]", "").split(",") if v.strip()]
+            value = [v.strip() for v in value.replace("[", "").replace("]", "").split(",")]
+            value = [v for v in value if v]
         if not isinstance(value, (list, tuple)):
             raise bad_param(key, value, "expected a list")
         if len(args) == 2 and args[1] is Ellipsis:

@@ -19,6 +19,8 @@ GridName = Literal["uniform", "karras", "quadratic"]
 SamplerKind = Literal["euler", "stochastic", "heun", "dpmpp_2m", "edm"]
 TimeInput = Literal["t", "log_sigma", "fourier"]
 LrSchedule = Literal["constant", "cosine"]
+Parameterization = Literal["eps", "edm"]
+SigmaSampling = Literal["uniform_t", "lognormal"]
 Layout = Literal["grid", "rings"]
 
 
@@ -35,7 +37,7 @@ class ClassesConfig:
     """Params section `classes`: the square's points labelled by region."""
 
     layout: Layout = "grid"
-    n: int = number(3000, lo=1)
+    n: int = number(9000, lo=1)
     seed: int = number(0, lo=0)
 
 
@@ -47,12 +49,20 @@ class DenoiserConfig:
     sigma_min: float = number(0.006737947, gt=0.0)
     sigma_max: float = number(5.0, gt=0.0, hi=1000.0)
     time_input: TimeInput = "fourier"
+    x_fourier: int = number(2, lo=0, hi=16)
     width: int = number(64, lo=1)
     depth: int = number(3, lo=1)
-    epochs: int = number(3000, lo=1)
-    lr: float = number(0.01, gt=0.0)
+    epochs: int = number(6000, lo=1)
+    lr: float = number(0.02, gt=0.0)
     lr_schedule: LrSchedule = "cosine"
     scale_input: bool = True
+    parameterization: Parameterization = "edm"
+    sigma_sampling: SigmaSampling = "uniform_t"
+    p_mean: float = number(-1.2)
+    p_std: float = number(1.2, gt=0.0)
+    noise_draws: int = number(1, lo=1, hi=1024)
+    batch_size: int = number(0, lo=0)
+    ema: float = number(0.0, lo=0.0, hi=0.99999)
     seed: int = number(0, lo=0)
     device: Device = "auto"
 
@@ -69,7 +79,8 @@ class ConditionalConfig:
     with a learned class embedding and its own epochs) and its samples per class."""
 
     class_dim: int = number(8, lo=1)
-    epochs: int = number(9000, lo=1)
+    epochs: int = number(4000, lo=1)
+    batch_size: int = number(2000, lo=0)
     n: int = number(200, lo=1)
 
 
@@ -82,8 +93,8 @@ class SamplerConfig:
     grid: GridName = "karras"
     rho: float = number(7.0, gt=0.0, hi=100.0)
     eta: float = number(1.0, lo=0.0, hi=1.0)
-    s_churn: float = number(10.0, lo=0.0)
-    s_tmin: float = number(0.0, lo=0.0)
+    s_churn: float = number(40.0, lo=0.0)
+    s_tmin: float = number(0.1, lo=0.0)
     s_tmax: float = number(1000.0, lo=0.0)
     s_noise: float = number(1.0, gt=0.0)
     denoise_final: bool = True
@@ -113,6 +124,7 @@ class FiguresConfig:
     repeats: int = number(10, lo=2)
     grid_steps: int = number(10, lo=1, hi=100000)
     quality_n: int = number(2000, lo=2)
+    quality_grids: tuple[GridName, ...] = ("karras", "uniform")
 
 
 @dataclass(frozen=True)

@@ -93,20 +93,24 @@ def quality_table(
     schedule: Schedule,
     base: SamplerConfig,
     nfes: Sequence[int],
+    grids: Sequence[str],
     n: int,
     seed: int,
     metrics: MetricsConfig,
 ) -> pd.DataFrame:
-    """in_support and swd_ratio of every sampler at each NFE budget, same start noise for all."""
+    """in_support and swd_ratio of every sampler on every grid in `grids` at each NFE
+    budget, same start noise for all."""
     rows = []
     for kind in SAMPLERS:
-        for budget in nfes:
-            steps = steps_for_nfe(kind, budget, base.denoise_final)
-            cfg = replace(base, kind=kind, steps=steps)
-            _, x, used = sample_points(eps, schedule, cfg, n, seed)
-            rows.append(
-                {"sampler": kind, "steps": steps, "nfe": used, **square_quality(x, metrics)}
-            )
+        for grid in grids:
+            for budget in nfes:
+                steps = steps_for_nfe(kind, budget, base.denoise_final)
+                cfg = replace(base, kind=kind, steps=steps, grid=grid)
+                _, x, used = sample_points(eps, schedule, cfg, n, seed)
+                rows.append(
+                    {"sampler": kind, "grid": grid, "steps": steps, "nfe": used}
+                    | square_quality(x, metrics)
+                )
     return pd.DataFrame(rows)
 
 

@@ -151,18 +151,20 @@ def determinism(runs: Determinism, out: Path, shown: int = 4) -> None:
 
 
 def quality_vs_nfe(table: pd.DataFrame, out: Path) -> None:
-    """in_support and swd_ratio against NFE for every sampler (log NFE axis)."""
+    """in_support and swd_ratio against NFE for every sampler and grid (log NFE axis)."""
     fig, axes = plotting.figure(2, 1, size=3.8)
-    for kind, rows in table.groupby("sampler", sort=False):
-        axes[0, 0].plot(rows["nfe"], rows["in_support"], marker="o", label=kind)
-        axes[0, 1].plot(rows["nfe"], rows["swd_ratio"], marker="o", label=kind)
+    styles = dict(zip(table["grid"].unique(), ("-", "--", ":"), strict=False))
+    for (kind, grid), rows in table.groupby(["sampler", "grid"], sort=False):
+        style = {"marker": "o", "ls": styles.get(grid, "-"), "label": f"{kind}, {grid}"}
+        axes[0, 0].plot(rows["nfe"], rows["in_support"], **style)
+        axes[0, 1].plot(rows["nfe"], rows["swd_ratio"], **style)
     for ax, name in zip(
         axes[0], ("in_support (higher is better)", "swd_ratio (1 is best)"), strict=True
     ):
         ax.set_xscale("log")
         ax.set_xlabel("NFE (denoiser calls)")
         ax.set_ylabel(name)
-        ax.legend()
+    axes[0, 1].legend(fontsize=6, ncol=2)
     axes[0, 1].axhline(1.0, color="gray", ls="--", lw=0.8)
     fig.suptitle("Quality per sampler step")
     plotting.save(fig, out)

@@ -1,8 +1,10 @@
-"""The noise-prediction MLP D(x_t, t [, c]) and its params section (docs/schedules.md).
+"""The denoiser MLP D(x_t, t [, c]) (docs/schedules.md, docs/denoiser.md).
 
-The network predicts the noise eps that was added to a clean point; the samplers and the
-likelihoods call it as eps(x, sigma) through `eps_fn`, at the training time
-t = sigma^-1(sigma) of the schedule it was trained with.
+The model predicts the noise eps that was added to a clean point, either directly (`eps`)
+or through EDM's preconditioning (`edm`, Karras et al. 2022), whose clean-point estimate
+c_skip x + c_out F is returned as the equivalent noise. The samplers and the likelihoods
+call it as eps(x, sigma) through `eps_fn`, at the training time t = sigma^-1(sigma) of the
+schedule it was trained with.
 """
 
 from __future__ import annotations
@@ -39,13 +41,15 @@ class Denoiser(nn.Module):
         n_time = {"t": 1, "log_sigma": 1, "fourier": 1 + 2 * len(FOURIER_FREQS)}[cfg.time_input]
         self.embed = nn.Embedding(num_classes, class_dim) if num_classes else None
         layers: list[nn.Module] = []
-        fan_in = dim + n_time + (class_dim if num_classes else 0)
+        fan_in = dim * (1 + 2 * cfg.x_fourier) + n_time + (class_dim if num_classes else 0)
         for _ in range(cfg.depth):
             layers += [nn.Linear(fan_in, cfg.width), nn.LeakyReLU(0.2)]
             fan_in = cfg.width
         layers.append(nn.Linear(fan_in, dim))
         self.net = nn.Sequential(*layers)
         self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
+        octaves = 2.0 ** torch.arange(cfg.x_fourier, dtype=torch.float32)
+        self.register_buffer("x_freqs", octaves * math.pi, persistent=False)
 
     def time_features(self, t: torch.Tensor, schedule: Schedule) -> torch.Tensor:
         t = t.reshape(-1, 1)
@@ -65,14 +69,24 @@ class Denoiser(nn.Module):
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         t = t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
-        if self.cfg.scale_input:
-            x = x / torch.sqrt(schedule.sigma(t.reshape(-1, 1)) ** 2 + SIGMA_DATA**2)
-        parts = [x, self.time_features(t, schedule)]
+        sigma = schedule.sigma(t.reshape(-1, 1))
+        scale = torch.sqrt(sigma**2 + SIGMA_DATA**2)
+        xs = x / scale if self.cfg.scale_input else x
+        parts = [xs, self.time_features(t, schedule)]
+        if self.cfg.x_fourier:
+            # sin and cos of the input at octave frequencies: lets the MLP draw sharp edges
+            angles = (xs[:, :, None] * self.x_freqs.to(x.dtype)).flatten(1)
+            parts += [torch.sin(angles), torch.cos(angles)]
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this denoiser is class-conditional: pass labels")
             parts.append(self.embed(labels))
-        return self.net(torch.cat(parts, dim=1))
+        out = self.net(torch.cat(parts, dim=1))
+        if self.cfg.parameterization == "edm":
+            # D = c_skip x + c_out F written as a noise prediction (x - D) / sigma: the ideal
+            # denoiser of N(0, SIGMA_DATA^2 I) data plus a correction of scale c_out / sigma.
+            return sigma * x / scale**2 - (SIGMA_DATA / scale) * out
+        return out
 
 
 def noise_schedule(cfg: DenoiserConfig) -> Schedule:

@@ -1,7 +1,10 @@
-"""Full-batch training of the noise-prediction denoiser, and its checkpoints (docs/schedules.md)."""
+"""Training of the denoiser (full batch or random batches), and its checkpoints
+(docs/denoiser.md)."""
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -11,11 +14,25 @@ import torch
 from genlab.common.errors import GenlabError
 from genlab.common.io import load_checkpoint, load_state, save_checkpoint, write_json, write_live
 from genlab.diffusion.config import DenoiserConfig
-from genlab.diffusion.model import Denoiser, noise_schedule
+from genlab.diffusion.model import SIGMA_DATA, Denoiser, noise_schedule
 from genlab.diffusion.schedules import Schedule
 
 CHECKPOINT_KIND = "denoiser"
 CHECK_EVERY = 100  # epochs between checks for a NaN or infinite loss
+
+
+def draw_sigmas(
+    cfg: DenoiserConfig, schedule: Schedule, n: int, generator: torch.Generator, like: torch.Tensor
+) -> torch.Tensor:
+    """Training noise levels: sigma(t) with t ~ U(t_min, 1), or ln sigma ~ N(p_mean, p_std^2)
+    clipped to [ln sigma_min, ln sigma_max] (EDM's log-normal)."""
+    kw = {"generator": generator, "device": like.device, "dtype": like.dtype}
+    if cfg.sigma_sampling == "lognormal":
+        log_sigma = cfg.p_mean + cfg.p_std * torch.randn(n, **kw)
+        lo, hi = math.log(schedule.sigma_min), math.log(schedule.sigma_max)
+        return torch.exp(log_sigma.clamp(lo, hi))
+    t_min = schedule.t_min
+    return schedule.sigma(t_min + (1.0 - t_min) * torch.rand(n, **kw))
 
 
 def denoising_loss(
@@ -25,15 +42,20 @@ def denoising_loss(
     generator: torch.Generator,
     labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """mean ||D(x0 + sigma(t) eps, t) - eps||^2 with t ~ U(t_min, 1) fresh per point."""
-    t_min = schedule.t_min
-    t = t_min + (1.0 - t_min) * torch.rand(
-        x0.shape[0], generator=generator, device=x0.device, dtype=x0.dtype
-    )
+    """mean w(sigma) ||D(x0 + sigma eps, t) - eps||^2 with a fresh sigma per point.
+
+    w = 1 for the `eps` parameterisation; for `edm`, w = (sigma^2 + sigma_data^2) /
+    sigma_data^2, which is EDM's weighting lambda(sigma) ||D_x0 - x0||^2 written in noise
+    units (docs/denoiser.md).
+    """
+    sigma = draw_sigmas(model.cfg, schedule, x0.shape[0], generator, x0)[:, None]
     eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    sigma = schedule.sigma(t)[:, None]
+    t = schedule.t_of_sigma(sigma[:, 0])
     pred = model(x0 + sigma * eps, t, schedule, labels)
-    return ((pred - eps) ** 2).sum(dim=1).mean()
+    loss = ((pred - eps) ** 2).sum(dim=1)
+    if model.cfg.parameterization == "edm":
+        loss = loss * (sigma[:, 0] ** 2 + SIGMA_DATA**2) / SIGMA_DATA**2
+    return loss.mean()
 
 
 def train_denoiser(
@@ -46,19 +68,23 @@ def train_denoiser(
     class_dim: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> tuple[Denoiser, list[float]]:
-    """Full-batch Adam on the whole dataset; returns the model (on CPU) and the loss per epoch.
+    """Adam on the dataset; returns the model (on CPU) and the loss per epoch.
 
     With `labels` the model is class-conditional: `num_classes` classes, each a learned
-    vector of `class_dim` joined to the input. lr_schedule "cosine" anneals the learning
-    rate from `cfg.lr` to 0 over the epochs. Stops with a GenlabError naming the epoch if
-    the loss becomes NaN or infinite (checked every CHECK_EVERY epochs).
+    vector of `class_dim` joined to the input. Every epoch noises `cfg.noise_draws` copies
+    of each point, or a random `cfg.batch_size` of them when that is smaller (0: all).
+    lr_schedule "cosine" anneals the learning rate from `cfg.lr` to 0 over the epochs.
+    With `cfg.ema` > 0 the returned model is the exponential moving average of the weights
+    (decay `cfg.ema` per epoch). Stops with a GenlabError naming the epoch if the loss
+    becomes NaN or infinite (checked every CHECK_EVERY epochs).
     """
     schedule = noise_schedule(cfg)
     torch.manual_seed(cfg.seed)
     model = Denoiser(cfg, num_classes, class_dim, x0.shape[1]).to(device)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    x0 = x0.to(device=device, dtype=torch.float32)
-    labels = labels.to(device) if labels is not None else None
+    x0 = x0.to(device=device, dtype=torch.float32).repeat(cfg.noise_draws, 1)
+    labels = labels.to(device).repeat(cfg.noise_draws) if labels is not None else None
+    average = copy.deepcopy(model) if cfg.ema > 0 else None
     fused = device.type in ("cpu", "cuda")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
     decay = (
@@ -69,13 +95,25 @@ def train_denoiser(
     # Losses stay on the device and are read back every CHECK_EVERY epochs: reading each one
     # would wait for the GPU after every step.
     losses = torch.empty(cfg.epochs, device=device)
+    batch = cfg.batch_size if 0 < cfg.batch_size < len(x0) else 0
     for epoch in range(1, cfg.epochs + 1):
-        loss = denoising_loss(model, x0, schedule, gen, labels)
+        if batch:
+            pick = torch.randperm(len(x0), generator=gen, device=device)[:batch]
+            loss = denoising_loss(
+                model, x0[pick], schedule, gen, None if labels is None else labels[pick]
+            )
+        else:
+            loss = denoising_loss(model, x0, schedule, gen, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if decay is not None:
             decay.step()
+        if average is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(
+                    list(average.parameters()), list(model.parameters()), 1 - cfg.ema
+                )
         losses[epoch - 1] = loss.detach()
         if epoch % CHECK_EVERY == 0 or epoch == cfg.epochs:
             recent = losses[max(0, epoch - CHECK_EVERY) : epoch].cpu()
@@ -88,7 +126,8 @@ def train_denoiser(
                 )
             if on_epoch is not None:
                 on_epoch(epoch, float(recent[-1]))
-    return model.cpu(), losses.cpu().tolist()
+    final = average if average is not None else model
+    return final.cpu(), losses.cpu().tolist()
 
 
 def save_training(

@@ -1,0 +1,125 @@
+"""Train denoiser variants side by side and tabulate what the pipeline would report for each.
+
+A variant is a name and `denoiser` overrides (`classes_n` and `cond_batch` set the
+conditional model's training points and batch) with the conditional model's epochs;
+every variant trains both models on the pipeline's data recipe and is scored as the
+stages score them: sample quality at the configured sampler, the best sampler at small
+NFE budgets, class accuracy, and ELBO / ODE log p at the interior table points.
+Variants run in parallel processes (`--jobs`, each with `--threads` threads). Example:
+
+    python benchmarks/denoiser_variants.py --jobs 2 --out reports/denoiser_variants.md
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import torch
+import typer
+
+from genlab.config import PARAMS_FILE, Config, load_config
+from genlab.diffusion.data import make_classes, make_square
+from genlab.diffusion.experiments import quality_table, sample_classes, sample_points
+from genlab.diffusion.likelihood import evaluate_model, table_points
+from genlab.diffusion.model import eps_fn, noise_schedule
+from genlab.diffusion.quality import class_quality, square_quality
+from genlab.diffusion.training import train_denoiser
+from genlab.diffusion.truth import num_classes
+
+# name -> (denoiser overrides, conditional epochs or None for the params value)
+VARIANTS: dict[str, tuple[dict[str, object], int | None]] = {
+    "eps (previous default)": ({"parameterization": "eps"}, 9000),
+    "eps, ema": ({"parameterization": "eps", "ema": 0.995}, 3000),
+    "edm": ({"parameterization": "edm"}, 3000),
+    "edm, lognormal": ({"parameterization": "edm", "sigma_sampling": "lognormal"}, 3000),
+    "edm, ema": ({"parameterization": "edm", "ema": 0.995}, 3000),
+    "edm, 4 draws": ({"parameterization": "edm", "noise_draws": 4}, 3000),
+    "edm, width 128": ({"parameterization": "edm", "width": 128}, 3000),
+    "edm, depth 4": ({"parameterization": "edm", "depth": 4}, 3000),
+}
+
+
+def best_row(table: pd.DataFrame, budget: int) -> pd.Series:
+    """The best sampler within `budget` NFE: lowest swd_ratio among rows with in_support
+    >= 0.99, else the highest in_support."""
+    rows = table[table.nfe <= budget]
+    good = rows[rows.in_support >= 0.99]
+    return good.loc[good.swd_ratio.idxmin()] if len(good) else rows.loc[rows.in_support.idxmax()]
+
+
+def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int | None,
+          threads: int) -> dict[str, object]:  # fmt: skip
+    """Train both models of one variant and score them as the pipeline does."""
+    torch.set_num_threads(threads)
+    overrides = dict(overrides)
+    classes_n = int(str(overrides.pop("classes_n", cfg.classes.n)))
+    cond_batch = int(str(overrides.pop("cond_batch", cfg.conditional.batch_size)))
+    d = replace(cfg.denoiser, **overrides, device="cpu")
+    schedule = noise_schedule(d)
+    square = make_square(cfg.data.n, cfg.data.seed)
+    x0 = torch.tensor(square[["x", "y"]].to_numpy(), dtype=torch.float32)
+    start = time.perf_counter()
+    model, _ = train_denoiser(x0, d, torch.device("cpu"))
+    row: dict[str, object] = {"variant": name, "train_s": time.perf_counter() - start}
+    s, m = cfg.sampler, cfg.metrics
+    _, x, _ = sample_points(eps_fn(model, schedule), schedule, s, s.n, s.seed)
+    q = square_quality(x, m)
+    row |= {"in_support": q["in_support"], "swd_ratio": q["swd_ratio"]}
+    table = quality_table(eps_fn(model, schedule), schedule, s, [10, 20], 2000, s.seed, m)
+    for budget in (10, 20):
+        best = best_row(table, budget)
+        row[f"best@{budget}"] = f"{best.sampler} {best.in_support:.3f}/{best.swd_ratio:.2f}"
+    layout = cfg.classes.layout
+    lc = replace(cfg.likelihood, points=((0.0, 0.0), (-0.6667, -0.6667)), ode_steps=100)
+    points = table_points(lc.points, layout)
+    uncond = evaluate_model("u", model, schedule, lc, layout, points).metrics
+    row |= {"ode_err": uncond["interior_logp_ode_abs_error"],
+            "elbo_gap": uncond["interior_elbo_gap"]}  # fmt: skip
+
+    classes = make_classes(classes_n, cfg.classes.seed, layout)
+    xc = torch.tensor(classes[["x", "y"]].to_numpy(), dtype=torch.float32)
+    labels = torch.tensor(classes["label"].to_numpy())
+    dc = replace(d, epochs=cond_epochs or cfg.conditional.epochs, batch_size=cond_batch)
+    start = time.perf_counter()
+    cmodel, _ = train_denoiser(
+        xc, dc, torch.device("cpu"), labels=labels, num_classes=num_classes(layout),
+        class_dim=cfg.conditional.class_dim,
+    )  # fmt: skip
+    row["cond_train_s"] = time.perf_counter() - start
+    lab, _, xs, _ = sample_classes(cmodel, schedule, s, cfg.conditional.n)
+    cq = class_quality(xs, lab, layout, m)
+    row |= {"class_acc": cq["class_accuracy"], "cond_swd": cq["cond_swd_ratio_mean"]}
+    cond = evaluate_model("c", cmodel, schedule, lc, layout, points).metrics
+    row |= {"cond_ode_err": cond["interior_logp_ode_abs_error"],
+            "cond_elbo_gap": cond["interior_elbo_gap"]}  # fmt: skip
+    print(json.dumps(row, default=float), flush=True)
+    return row
+
+
+def main(
+    jobs: int = typer.Option(1, help="variants trained at once."),
+    threads: int = typer.Option(2, help="torch threads per variant."),
+    only: str = typer.Option("", help="comma-separated variant names (default: all)."),
+    extra: str = typer.Option("", help='JSON {"name": [overrides, cond_epochs]} to add.'),
+    out: Path = typer.Option(None, help="also write the table here (markdown)."),
+) -> None:
+    """Train and score every variant; print the table."""
+    cfg = load_config(PARAMS_FILE)
+    variants = dict(VARIANTS) | {k: tuple(v) for k, v in json.loads(extra or "{}").items()}
+    names = [n.strip() for n in only.split(",")] if only else list(variants)
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = [pool.submit(score, cfg, n, *variants[n], threads) for n in names]
+        rows = [f.result() for f in futures]
+    table = pd.DataFrame(rows).round(3).to_markdown(index=False)
+    print(table)
+    if out is not None:
+        out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    typer.run(main)
