@@ -41,7 +41,7 @@ def test_exp_schedule_starts_at_t_zero():
 
 
 def test_exp_schedule_is_design_formula_at_sigma_max_one():
-    # DESIGN.md 2: exp(5 (t - 1)), sigma' = 5 sigma, when sigma_min = e^-5 and sigma_max = 1.
+    # docs/schedules.md: exp(5 (t - 1)), sigma' = 5 sigma, when sigma_min = e^-5 and sigma_max = 1.
     sched = Schedule("exp", SIGMA_MIN)
     t = torch.linspace(0.0, 1.0, 11, dtype=torch.float64)
     torch.testing.assert_close(sched.sigma(t), torch.exp(5.0 * (t - 1.0)), rtol=1e-7, atol=0)

@@ -3,6 +3,7 @@ diverging run that names its epoch, the class-conditional model."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +12,15 @@ import torch
 
 from genlab.common.errors import GenlabError
 from genlab.diffusion.config import DenoiserConfig
-from genlab.diffusion.model import Denoiser
+from genlab.diffusion.model import SIGMA_DATA, Denoiser, ideal_gaussian_eps
 from genlab.diffusion.schedules import Schedule
-from genlab.diffusion.training import load_denoiser, save_denoiser, train_denoiser
+from genlab.diffusion.training import (
+    denoising_loss,
+    draw_sigmas,
+    load_denoiser,
+    save_denoiser,
+    train_denoiser,
+)
 from genlab.diffusion.truth import region_of
 
 SCHED = Schedule("exp", 0.006737947)
@@ -86,3 +93,60 @@ def test_conditional_training_and_checkpoint_classes(tmp_path):
     assert loaded.class_dim == 3 and loaded.num_classes == 9
     with pytest.raises(GenlabError, match="trained for 9 classes, expected 5"):
         load_denoiser(tmp_path / "c.pt", num_classes=5)
+
+
+def test_edm_denoiser_is_the_gaussian_ideal_plus_a_scaled_correction():
+    torch.manual_seed(0)
+    cfg = replace(BASE, parameterization="edm", scale_input=True, width=16, depth=2)
+    edm = Denoiser(cfg).double()
+    raw = Denoiser(replace(cfg, parameterization="eps")).double()
+    raw.load_state_dict(edm.state_dict())
+    x = torch.randn(64, 2, dtype=torch.float64)
+    t = torch.rand(64, dtype=torch.float64) * 0.9 + 0.1
+    sigma = SCHED.sigma(t)[:, None]
+    # EDM: D = c_skip x + c_out F, and the model's noise is (x - D) / sigma.
+    s2 = sigma**2 + SIGMA_DATA**2
+    clean = SIGMA_DATA**2 / s2 * x + sigma * SIGMA_DATA / s2.sqrt() * raw(x, t, SCHED)
+    torch.testing.assert_close(edm(x, t, SCHED), (x - clean) / sigma)
+    # With F = 0 it is the exact denoiser of N(0, SIGMA_DATA^2 I) data.
+    torch.nn.init.zeros_(edm.net[-1].weight)
+    torch.nn.init.zeros_(edm.net[-1].bias)
+    torch.testing.assert_close(edm(x, t, SCHED), ideal_gaussian_eps(SIGMA_DATA)(x, sigma))
+
+
+def test_edm_loss_is_the_weighted_clean_point_error():
+    torch.manual_seed(0)
+    cfg = replace(BASE, parameterization="edm", sigma_sampling="lognormal", width=16, depth=2)
+    model = Denoiser(cfg)
+    x0 = torch.rand(256, 2) * 2 - 1
+    loss = denoising_loss(model, x0, SCHED, torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)
+    sigma = draw_sigmas(cfg, SCHED, 256, g, x0)[:, None]
+    eps = torch.randn(x0.shape, generator=g)
+    x = x0 + sigma * eps
+    clean = x - sigma * model(x, SCHED.t_of_sigma(sigma[:, 0]), SCHED)
+    weight = (sigma**2 + SIGMA_DATA**2) / (sigma * SIGMA_DATA) ** 2
+    expected = (weight * (clean - x0) ** 2).sum(dim=1).mean()
+    torch.testing.assert_close(loss, expected, rtol=1e-4, atol=0)
+    assert bool((sigma >= SCHED.sigma_min).all() and (sigma <= SCHED.sigma_max).all())
+
+
+def test_ema_returns_the_moving_average_of_the_weights():
+    x0 = torch.rand(64, 2) * 2 - 1
+    cfg = replace(BASE, width=8, depth=1, epochs=1)
+    torch.manual_seed(cfg.seed)
+    start = Denoiser(cfg).state_dict()
+    plain, _ = train_denoiser(x0, cfg, torch.device("cpu"))
+    averaged, _ = train_denoiser(x0, replace(cfg, ema=0.25), torch.device("cpu"))
+    for name, value in averaged.state_dict().items():
+        torch.testing.assert_close(value, 0.25 * start[name] + 0.75 * plain.state_dict()[name])
+
+
+def test_random_batches_train_and_a_batch_as_large_as_the_data_is_full_batch():
+    x0 = torch.rand(64, 2) * 2 - 1
+    cfg = replace(BASE, width=8, depth=1, epochs=20)
+    full, full_losses = train_denoiser(x0, cfg, torch.device("cpu"))
+    same, same_losses = train_denoiser(x0, replace(cfg, batch_size=64), torch.device("cpu"))
+    assert full_losses == same_losses
+    _, losses = train_denoiser(x0, replace(cfg, batch_size=16), torch.device("cpu"))
+    assert len(losses) == 20 and all(map(math.isfinite, losses)) and losses != full_losses
