@@ -1,10 +1,10 @@
 """Train denoiser variants side by side and tabulate what the pipeline would report for each.
 
-A variant is a name and `denoiser` overrides (`classes_n` and `cond_batch` set the
-conditional model's training points and batch) with the conditional model's epochs;
+A variant is a name and `denoiser` overrides (`data_n`, `classes_n` and `cond_batch`
+set the training points and the conditional model's batch) with the conditional model's epochs;
 every variant trains both models on the pipeline's data recipe and is scored as the
 stages score them: sample quality at the configured sampler, the best sampler at small
-NFE budgets, class accuracy, and ELBO / ODE log p at the interior table points.
+NFE budgets, class accuracy, and ELBO / ODE log p errors at the nine grid cells' centres.
 Variants run in parallel processes (`--jobs`, each with `--threads` threads). Example:
 
     python benchmarks/denoiser_variants.py --jobs 2 --out reports/denoiser_variants.md
@@ -44,6 +44,10 @@ VARIANTS: dict[str, tuple[dict[str, object], int | None]] = {
 }
 
 
+# The nine grid cells' centres: interior points of both models.
+CENTRES = tuple((x, y) for x in (-2 / 3, 0.0, 2 / 3) for y in (-2 / 3, 0.0, 2 / 3))
+
+
 def best_row(table: pd.DataFrame, budget: int) -> pd.Series:
     """The best sampler within `budget` NFE: lowest swd_ratio among rows with in_support
     >= 0.99, else the highest in_support."""
@@ -59,9 +63,10 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
     overrides = dict(overrides)
     classes_n = int(str(overrides.pop("classes_n", cfg.classes.n)))
     cond_batch = int(str(overrides.pop("cond_batch", cfg.conditional.batch_size)))
+    data_n = int(str(overrides.pop("data_n", cfg.data.n)))
     d = replace(cfg.denoiser, **overrides, device="cpu")
     schedule = noise_schedule(d)
-    square = make_square(cfg.data.n, cfg.data.seed)
+    square = make_square(data_n, cfg.data.seed)
     x0 = torch.tensor(square[["x", "y"]].to_numpy(), dtype=torch.float32)
     start = time.perf_counter()
     model, _ = train_denoiser(x0, d, torch.device("cpu"))
@@ -70,12 +75,13 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
     _, x, _ = sample_points(eps_fn(model, schedule), schedule, s, s.n, s.seed)
     q = square_quality(x, m)
     row |= {"in_support": q["in_support"], "swd_ratio": q["swd_ratio"]}
-    table = quality_table(eps_fn(model, schedule), schedule, s, [10, 20], 2000, s.seed, m)
+    grids = cfg.figures.quality_grids
+    table = quality_table(eps_fn(model, schedule), schedule, s, [10, 20], grids, 2000, s.seed, m)
     for budget in (10, 20):
         best = best_row(table, budget)
-        row[f"best@{budget}"] = f"{best.sampler} {best.in_support:.3f}/{best.swd_ratio:.2f}"
+        row[f"best@{budget}"] = f"{best.sampler} {best.grid} {best.in_support:.3f}/{best.swd_ratio:.2f}"
     layout = cfg.classes.layout
-    lc = replace(cfg.likelihood, points=((0.0, 0.0), (-0.6667, -0.6667)), ode_steps=100)
+    lc = replace(cfg.likelihood, points=CENTRES, ode_steps=100)
     points = table_points(lc.points, layout)
     uncond = evaluate_model("u", model, schedule, lc, layout, points).metrics
     row |= {"ode_err": uncond["interior_logp_ode_abs_error"],

@@ -141,8 +141,8 @@ TABLES: dict[str, list[Entry]] = {
     "Likelihood table": [
         Entry(
             "likelihood/points.md",
-            "ELBO (prior + diffusion + reconstruction, in nats, with its Monte Carlo standard "
-            "error), exact ODE log p and the true log density at chosen points.",
+            "ELBO (prior + diffusion + reconstruction, in nats, with its quasi-Monte Carlo "
+            "standard error), exact ODE log p and the true log density at chosen points.",
             (
                 "likelihood.points",
                 "likelihood.elbo_samples",

@@ -28,7 +28,7 @@ Layout = Literal["grid", "rings"]
 class DataConfig:
     """Params section `data`: the unconditional dataset, points uniform in [-1, 1]^2."""
 
-    n: int = number(1000, lo=1)
+    n: int = number(4000, lo=1)
     seed: int = number(0, lo=0)
 
 
@@ -61,7 +61,7 @@ class DenoiserConfig:
     p_mean: float = number(-1.2)
     p_std: float = number(1.2, gt=0.0)
     noise_draws: int = number(1, lo=1, hi=1024)
-    batch_size: int = number(0, lo=0)
+    batch_size: int = number(1000, lo=0)
     ema: float = number(0.0, lo=0.0, hi=0.99999)
     seed: int = number(0, lo=0)
     device: Device = "auto"

@@ -43,7 +43,7 @@ EpsFor = Callable[[torch.Tensor | None], EpsFn]
 
 @dataclass(frozen=True)
 class Elbo:
-    """The bound per point, in nats, with its terms and Monte Carlo standard error."""
+    """The bound per point, in nats, with its terms and standard error."""
 
     elbo: torch.Tensor
     se: torch.Tensor
