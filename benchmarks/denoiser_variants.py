@@ -79,7 +79,8 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
     table = quality_table(eps_fn(model, schedule), schedule, s, [10, 20], grids, 2000, s.seed, m)
     for budget in (10, 20):
         best = best_row(table, budget)
-        row[f"best@{budget}"] = f"{best.sampler} {best.grid} {best.in_support:.3f}/{best.swd_ratio:.2f}"
+        quality = f"{best.in_support:.3f}/{best.swd_ratio:.2f}"
+        row[f"best@{budget}"] = f"{best.sampler} {best.grid} {quality}"
     layout = cfg.classes.layout
     lc = replace(cfg.likelihood, points=CENTRES, ode_steps=100)
     points = table_points(lc.points, layout)
