@@ -126,4 +126,10 @@ def test_killed_training_leaves_no_half_written_model_and_repro_recovers(built_r
 def test_forced_repro_gives_a_byte_identical_lock(built_repo):
     lock = (built_repo.path / "dvc.lock").read_bytes()
     built_repo.run("dvc", "repro", "--force")
-    assert (built_repo.path / "dvc.lock").read_bytes() == lock
+    after = (built_repo.path / "dvc.lock").read_bytes()
+    if after != lock:
+        import difflib
+
+        diff = difflib.unified_diff(lock.decode().splitlines(), after.decode().splitlines(), n=8)
+        print("\n".join(diff))
+    assert after == lock

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
 import functools
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -98,25 +95,13 @@ def native_bfloat16(device: torch.device) -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
-_SLOTS = Path(tempfile.gettempdir()) / "genlab-stages"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def claim_threads() -> int:
-    """Give torch this process's share of the cores and return it.
+    """Give torch the cores this process may use (its CPU affinity) and return their number.
 
-    Every running stage registers in a folder of the temp dir; the cores this process may
-    use are split evenly between the stages running now, so two DVC queue workers do not
-    oversubscribe the machine. GENLAB_THREADS sets the number directly.
+    The number never depends on what else runs: torch's results change in the last bits
+    with the thread count (a GPT trained with 1 and with 2 threads gets different weights),
+    so sharing the cores out between concurrent stages would make the same params give
+    different outputs. GENLAB_THREADS sets the number directly.
     """
     wanted = os.environ.get("GENLAB_THREADS", "")
     if wanted:
@@ -124,18 +109,8 @@ def claim_threads() -> int:
             raise GenlabError(f"GENLAB_THREADS = {wanted!r} is invalid: expected an integer >= 1")
         threads = int(wanted)
     else:
-        _SLOTS.mkdir(exist_ok=True)
-        mine = _SLOTS / str(os.getpid())
-        mine.touch()
-        atexit.register(mine.unlink, missing_ok=True)
-        running = 0
-        for entry in _SLOTS.iterdir():
-            if entry.name.isdigit() and _alive(int(entry.name)):
-                running += 1
-            else:
-                entry.unlink(missing_ok=True)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        threads = max(1, (cores or 1) // max(1, running))
+        affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        threads = max(1, len(affinity) if affinity else (os.cpu_count() or 1))
     os.environ["OMP_NUM_THREADS"] = str(threads)  # for any process this one starts
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
