@@ -109,11 +109,12 @@ def chart_spec(chart: Chart, root: Path) -> dict:
     x = {"field": chart.x, "type": "quantitative", "title": chart.x_label}
     y = {"field": "value", "type": "quantitative", "title": chart.y_label, "scale": {"zero": False}}
     tooltip = [{"field": f} for f in ("series", chart.x, "value", *chart.extra)]
+    rows = chart_rows(chart, root)
     spec: dict = {
         "title": chart.title,
         "width": "container",
         "height": 280,
-        "data": {"values": chart_rows(chart, root)},
+        "data": {"values": rows},
         "params": [{"name": "zoom", "select": "interval", "bind": "scales"}],
     }
     if chart.bar:
@@ -123,7 +124,8 @@ def chart_spec(chart: Chart, root: Path) -> dict:
         spec.pop("params")  # an ordinal axis neither pans nor zooms
         spec["height"] = {"step": 14}
     else:
-        spec["mark"] = {"type": "line", "point": True}
+        # a point per row carries the hover values; small ones on long curves
+        spec["mark"] = {"type": "line", "point": {"size": 30 if len(rows) <= 200 else 8}}
         color = {"field": "series", "type": "nominal", "title": None}
         spec["encoding"] = {"x": x, "y": y, "color": color, "tooltip": tooltip}
     return spec

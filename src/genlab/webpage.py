@@ -30,6 +30,8 @@ img { max-width: 100%; height: auto; }
 code { background: #f3f3f3; padding: 0 0.2rem; }
 nav { background: #f7f7f7; padding: 0.5rem 1rem; border: 1px solid #ddd; }
 nav ul { margin: 0.2rem 0; }
+nav > ul { columns: 2; }
+nav li { break-inside: avoid; }
 .chart { width: 100%; margin: 1rem 0 2rem; }
 """
 )
@@ -95,18 +97,18 @@ class Page:
         return specs
 
     def contents(self) -> str:
-        """The table of contents: sections, with their subsections nested."""
+        """The table of contents: sections, each with its subsections nested."""
         out = ["<nav><strong>Contents</strong>", "<ul>"]
-        open_sub = False
-        for level, anchor, title in self.headings:
-            if level == 3 and not open_sub:
-                out.append("<ul>")
-                open_sub = True
-            elif level == 2 and open_sub:
-                out.append("</ul>")
-                open_sub = False
-            out.append(f'<li><a href="#{anchor}">{html.escape(title)}</a></li>')
-        out += ["</ul>"] * (1 + open_sub) + ["</nav>"]
+        for i, (level, anchor, title) in enumerate(self.headings):
+            nxt = self.headings[i + 1][0] if i + 1 < len(self.headings) else 2
+            item = f'<li><a href="#{anchor}">{html.escape(title)}</a>'
+            if level == 2 and nxt == 3:
+                out += [item, "<ul>"]  # the section's item stays open for its subsections
+            else:
+                out.append(item + "</li>")
+            if level == 3 and nxt == 2:
+                out.append("</ul></li>")
+        out += ["</ul>", "</nav>"]
         return "\n".join(out)
 
 

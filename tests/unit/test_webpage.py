@@ -38,22 +38,30 @@ CHART_DATA = {
 class Parsed(HTMLParser):
     """Every tag's attributes, and the text of every <script>."""
 
+    VOID = {"meta", "img", "br", "hr", "input", "link"}
+
     def __init__(self, text: str) -> None:
         super().__init__()
         self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.parents: list[tuple[str, str]] = []  # (tag, the tag it is inside)
         self.scripts: list[str] = []
-        self._in_script = False
+        self._open: list[str] = []
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
-        self._in_script = tag == "script"
+        self.parents.append((tag, self._open[-1] if self._open else ""))
+        if tag not in self.VOID:
+            self._open.append(tag)
 
     def handle_endtag(self, tag):
-        self._in_script = False
+        if tag in self.VOID:  # `<img ... />`
+            return
+        assert self._open and self._open[-1] == tag, (tag, self._open[-3:])
+        self._open.pop()
 
     def handle_data(self, data):
-        if self._in_script:
+        if self._open and self._open[-1] == "script":
             self.scripts.append(data)
 
     def attrs(self, tag: str, name: str) -> list[str]:
@@ -102,6 +110,8 @@ def test_every_figure_is_embedded_and_nothing_is_fetched(reports):
 def test_contents_link_to_every_section_and_tables_render(reports):
     parsed = Parsed(_page(reports))
     ids = {a["id"] for _, a in parsed.tags if a.get("id")}
+    assert not parsed._open  # every element closed, in order
+    assert {parent for tag, parent in parsed.parents if tag == "ul"} == {"nav", "li"}
     links = [h[1:] for h in parsed.attrs("a", "href")]
     assert links and set(links) <= ids
     titles = ["Diffusion on the square", "Interactive charts", "Metrics", "Parameters"]
