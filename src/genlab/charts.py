@@ -28,6 +28,7 @@ class Chart:
     y: dict[str, str]
     x_label: str
     y_label: str
+    params: tuple[str, ...] = ()  # the params its data came from, quoted in its caption
     bar: bool = False
     split_by: str | None = None  # a column that draws one line per value (the sampler)
     extra: tuple[str, ...] = field(default=())  # more columns shown on hover
@@ -40,6 +41,7 @@ CHARTS: list[Chart] = [
         {"train/unconditional/plots/metrics/loss.tsv": "loss"},
         "epoch",
         "loss",
+        ("denoiser.width", "denoiser.depth", "denoiser.epochs", "denoiser.lr"),
     ),
     Chart(
         "Conditional denoiser training loss",
@@ -47,6 +49,7 @@ CHARTS: list[Chart] = [
         {"train/conditional/plots/metrics/loss.tsv": "loss"},
         "epoch",
         "loss",
+        ("conditional.epochs", "conditional.class_dim"),
     ),
     Chart(
         "Quality vs NFE",
@@ -54,6 +57,7 @@ CHARTS: list[Chart] = [
         {"quality/quality_vs_nfe.csv": "swd_ratio"},
         "NFE",
         "swd_ratio",
+        ("sampler.grid", "sampler.denoise_final", "figures.nfe", "figures.quality_n"),
         split_by="sampler",
         extra=("steps", "in_support"),
     ),
@@ -66,6 +70,7 @@ CHARTS: list[Chart] = [
         },
         "step",
         "loss (nats/token)",
+        ("tokenizer.kind", "gpt.n_layer", "gpt.n_embd", "gpt.iters", "gpt.lr"),
     ),
     Chart(
         "GPT token probabilities",
@@ -73,6 +78,7 @@ CHARTS: list[Chart] = [
         {"gpt/token_probs.csv": "position"},
         "p(token | before)",
         "position",
+        ("gpt_analysis.prob_prompt", "gpt_analysis.temperature", "gpt_analysis.seed"),
         bar=True,
         extra=("token",),
     ),

@@ -171,9 +171,14 @@ def _param(cfg: Config, dotted: str) -> str:
     return f"`{dotted}={value}`"
 
 
+def captioned(text: str, params: tuple[str, ...], cfg: Config) -> str:
+    """A caption followed by the values of the params it came from, in markdown."""
+    shown_params = ", ".join(_param(cfg, p) for p in params)
+    return f"{text} ({shown_params})" if shown_params else text
+
+
 def _caption(entry: Entry, cfg: Config) -> str:
-    params = ", ".join(_param(cfg, p) for p in entry.params)
-    return f"{entry.caption} ({params})" if params else entry.caption
+    return captioned(entry.caption, entry.params, cfg)
 
 
 def _require(root: Path, rel: str) -> Path:

@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from genlab.charts import CHARTS, STYLE, chart_spec, script_json
 from genlab.common.errors import GenlabError
 from genlab.config import Config
-from genlab.report import flatten, key_value_table
+from genlab.report import captioned, flatten, key_value_table
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 
@@ -78,7 +78,7 @@ class Page:
                     child.attrSet("src", data_uri(self.root / str(child.attrGet("src"))))
         self.parts.append(self.md.renderer.render(tokens, self.md.options, {}))
 
-    def charts(self) -> dict[str, dict]:
+    def charts(self, cfg: Config) -> dict[str, dict]:
         """Add a section with one container per declared plot; returns the specs by id."""
         specs = {}
         self.parts.append(
@@ -90,9 +90,10 @@ class Page:
         )
         for chart in CHARTS:
             anchor = self.anchor(3, chart.title)
-            files = ", ".join(f"<code>reports/{html.escape(f)}</code>" for f in chart.y)
+            files = ", ".join(f"`reports/{f}`" for f in chart.y)
+            caption = self.md.renderInline(captioned(f"From {files}", chart.params, cfg))
             self.parts.append(f'<h3 id="{anchor}">{html.escape(chart.title)}</h3>')
-            self.parts.append(f'<div class="chart" id="chart-{anchor}"></div><p>From {files}.</p>')
+            self.parts.append(f'<div class="chart" id="chart-{anchor}"></div><p>{caption}.</p>')
             specs[f"chart-{anchor}"] = chart_spec(chart, self.root)
         return specs
 
@@ -124,7 +125,7 @@ def build_page(cfg: Config, root: Path, report: str, comparison: str, bundle: st
     """The page: `report` and `comparison` are markdown, `bundle` the charting library."""
     page = Page(root)
     page.markdown(comparison)
-    specs = page.charts()
+    specs = page.charts(cfg)
     page.markdown(report)
     page.markdown(params_markdown(cfg))
     embed = (

@@ -123,7 +123,10 @@ def test_contents_link_to_every_section_and_tables_render(reports):
 
 
 def test_every_declared_chart_gets_a_container_and_its_data(reports):
-    parsed = Parsed(_page(reports))
+    page = _page(reports)
+    parsed = Parsed(page)
+    for chart in CHARTS:  # its caption quotes the params its data came from
+        assert chart.params and all(f"<code>{p}=" in page for p in chart.params), chart.title
     script = parsed.scripts[-1]
     assert "</script" not in script  # a token "</script>" in the data is escaped
     specs = json.loads(script.split("const specs = ", 1)[1].split(";\n", 1)[0])
