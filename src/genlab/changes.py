@@ -93,7 +93,7 @@ def comparison_markdown(comparison: Comparison | None) -> str:
     if comparison is None:
         return "\n".join(out + ["No git commit to compare with (not a git repository).", ""])
     out += [
-        "The params file and every metrics file against their versions committed at HEAD",
+        "What differs between the workspace and HEAD in the params file and the metrics files",
         "(what `dvc params diff` and `dvc metrics diff` print); a file HEAD lacks is not compared.",
         "",
     ]

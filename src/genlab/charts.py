@@ -30,6 +30,7 @@ class Chart:
     y_label: str
     params: tuple[str, ...] = ()  # the params its data came from, quoted in its caption
     bar: bool = False
+    log_x: bool = False
     split_by: str | None = None  # a column that draws one line per value (the sampler)
     extra: tuple[str, ...] = field(default=())  # more columns shown on hover
 
@@ -58,6 +59,7 @@ CHARTS: list[Chart] = [
         "NFE",
         "swd_ratio",
         ("sampler.grid", "sampler.denoise_final", "figures.nfe", "figures.quality_n"),
+        log_x=True,
         split_by="sampler",
         extra=("steps", "in_support"),
     ),
@@ -113,6 +115,8 @@ def chart_rows(chart: Chart, root: Path) -> list[dict[str, object]]:
 def chart_spec(chart: Chart, root: Path) -> dict:
     """A Vega-Lite spec of the chart with its data inline; drag to pan, scroll to zoom."""
     x = {"field": chart.x, "type": "quantitative", "title": chart.x_label}
+    if chart.log_x:
+        x["scale"] = {"type": "log"}
     y = {"field": "value", "type": "quantitative", "title": chart.y_label, "scale": {"zero": False}}
     tooltip = [{"field": f} for f in ("series", chart.x, "value", *chart.extra)]
     rows = chart_rows(chart, root)

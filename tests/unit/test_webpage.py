@@ -142,6 +142,7 @@ def test_every_declared_chart_gets_a_container_and_its_data(reports):
     }
     quality = by_title["Quality vs NFE"]["data"]["values"]
     assert {r["series"] for r in quality} == {"euler", "heun"}  # one line per sampler
+    assert by_title["Quality vs NFE"]["encoding"]["x"]["scale"] == {"type": "log"}
     tokens = by_title["GPT token probabilities"]["data"]["values"]
     assert [r["token"] for r in tokens] == ["</script>", "b"]
 
