@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+
+from genlab.report import shown
 
 FIGURES = (
     "forward_process",
@@ -37,3 +41,24 @@ def test_sampling_experiment_reruns_sampling_only(built_repo):
     diff = built_repo.run("dvc", "metrics", "diff", "--json")
     changed = json.loads(diff.stdout)["reports/metrics/sampling.json"]
     assert changed["nfe"]["old"] == before["nfe"] and changed["nfe"]["new"] == after["nfe"]
+
+    # The web page lists the same differences as `dvc params diff` and `dvc metrics diff`.
+    shown_rows = _comparison_rows((built_repo.path / "reports/index.html").read_text())
+    expected = set()
+    for command in (("params", "diff"), ("metrics", "diff")):
+        for path, keys in json.loads(built_repo.run("dvc", *command, "--json").stdout).items():
+            for key, change in keys.items():
+                if path == "params.yaml" or path.startswith("reports/metrics/"):
+                    expected.add((path, key, shown(change["old"]), shown(change["new"])))
+    assert ("params.yaml", "sampler.steps", "10", "5") in expected
+    assert shown_rows == expected
+
+
+def _comparison_rows(page: str) -> set[tuple[str, ...]]:
+    """(path, key, HEAD, workspace) of every row of the page's comparison tables."""
+    rows = set()
+    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+        cells = [html.unescape(c) for c in re.findall(r"<t[dh]>(.*?)</t[dh]>", row, flags=re.S)]
+        if len(cells) == 5 and (cells[0] == "params.yaml" or cells[0].startswith("reports/")):
+            rows.add(tuple(cells[:4]))
+    return rows
