@@ -31,7 +31,7 @@ class Chart:
     params: tuple[str, ...] = ()  # the params its data came from, quoted in its caption
     bar: bool = False
     log_x: bool = False
-    split_by: str | None = None  # a column that draws one line per value (the sampler)
+    split_by: tuple[str, ...] = ()  # columns whose values draw one line each (sampler, grid)
     extra: tuple[str, ...] = field(default=())  # more columns shown on hover
 
 
@@ -60,7 +60,7 @@ CHARTS: list[Chart] = [
         "swd_ratio",
         ("sampler.grid", "sampler.denoise_final", "figures.nfe", "figures.quality_n"),
         log_x=True,
-        split_by="sampler",
+        split_by=("sampler", "grid"),
         extra=("steps", "in_support"),
     ),
     Chart(
@@ -102,11 +102,12 @@ def chart_rows(chart: Chart, root: Path) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for rel, column in chart.y.items():
         frame = _read(root / rel, [chart.x, column])
-        extra = [c for c in (*chart.extra, chart.split_by) if c and c in frame.columns]
+        extra = list(dict.fromkeys(c for c in (*chart.extra, *chart.split_by) if c in frame))
         for record in frame[[chart.x, column, *extra]].to_dict("records"):
             row = {chart.x: record[chart.x], "value": record[column], "series": column}
-            if chart.split_by in record:
-                row["series"] = record[chart.split_by]
+            split = [str(record[c]) for c in chart.split_by if c in record]
+            if split:
+                row["series"] = ", ".join(split)
             row.update({c: record[c] for c in chart.extra if c in record})
             rows.append(row)
     return rows
