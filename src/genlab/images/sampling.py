@@ -110,7 +110,7 @@ def generate(
     after batch, so the same seed and batch size give the same images.
     """
     device = device or torch.device("cpu")
-    model = model.to(device)
+    model = model.to(device, memory_format=torch.channels_last)  # faster convolutions on CPU
     gen = torch.Generator(device=device).manual_seed(seed)
     out = []
     for lo in range(0, n, spec.batch):
