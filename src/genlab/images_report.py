@@ -49,9 +49,9 @@ FIGURES = [
     ),
     Entry(
         "figures/quality_vs_nfe.png",
-        "Frechet distance of unconditional samples against NFE, per sampler; the dashed "
+        "Frechet distance of samples (classes balanced) against NFE, per sampler; the dashed "
         "line is the distance between two halves of the held-out digits.",
-        ("img_figures.nfe", "img_data.held_out"),
+        ("img_figures.nfe", "img_figures.quality_guidance", "img_data.held_out"),
     ),
     Entry(
         "figures/reverse_process.gif",
@@ -61,8 +61,9 @@ FIGURES = [
 ]
 TABLE = Entry(
     "quality_vs_nfe.md",
-    "Frechet distance (classifier features) of unconditional samples per sampler and NFE.",
-    ("img_figures.samplers", "img_figures.nfe", "img_sampler.grid"),
+    "Frechet distance (classifier features) of samples (classes balanced) per sampler and "
+    "NFE, and the floor.",
+    ("img_figures.samplers", "img_figures.nfe", "img_figures.quality_guidance", "img_sampler.grid"),
 )
 
 

@@ -32,7 +32,7 @@ def main(
     net, schedule, _ = load_image_model(model)
     xt, yt = read_split(data, "test")
     scorer = Scorer(load_classifier(classifier), xt, yt, cfg.img_data.seed)
-    frame = quality_table(net, schedule, scorer, s, f.samplers, f.nfe, device)
+    frame = quality_table(net, schedule, scorer, s, f.samplers, f.nfe, f.quality_guidance, device)
     write_table(table, frame)
     write_json(metrics, best_sampler(frame))
     print(frame.to_string(index=False))

@@ -142,6 +142,9 @@ class ImgFiguresConfig:
 
     nfe: tuple[int, ...] = items((10, 20, 50), lo=1, hi=100000)
     samplers: tuple[ImageSampler, ...] = items(("euler", "heun", "stochastic", "ddpm"))
+    # the table's samples: class-conditional, classes balanced, at this guidance w (1: the
+    # conditional model, one U-Net call per NFE); 0: unconditional (the null class)
+    quality_guidance: float = number(1.0, lo=0.0, hi=100.0)
     step_counts: tuple[int, ...] = items((1, 2, 5, 10, 20, 50), lo=1, hi=100000)
     forward_steps: int = number(8, lo=2)  # snapshots of the forward process
     gif_frames: int = number(25, lo=2)

@@ -98,16 +98,20 @@ def quality_table(
     spec: ImgSamplerConfig,
     samplers: tuple[str, ...],
     budgets: tuple[int, ...],
+    guidance: float,
     device: torch.device,
 ) -> pd.DataFrame:
-    """The Frechet distance of `scorer.size` unconditional samples for every sampler and NFE
-    budget (the same seed, so the same start noise, for every row)."""
+    """The Frechet distance of `scorer.size` samples for every sampler and NFE budget, all
+    from the same start noise. The samples are class-conditional with the classes balanced
+    (a draw from the data's distribution, whose classes are balanced) at guidance w; w = 0
+    gives the unconditional model (the null class)."""
+    labels = demo_labels(model, scorer.size)
     rows = []
     for kind in samplers:
         for budget in budgets:
             steps = steps_for_budget(kind, budget, spec.denoise_final)
-            run = replace(spec, kind=kind, steps=steps)
-            x = generate(model, schedule, run, scorer.size, spec.seed, device=device)
+            run = replace(spec, kind=kind, steps=steps, guidance=guidance)
+            x = generate(model, schedule, run, scorer.size, spec.seed, labels, device)
             rows.append(
                 {
                     "sampler": kind,

@@ -60,11 +60,13 @@ class Scorer:
         self.floor = frechet_distance(self.other.numpy(), self.reference.numpy())
 
     def fid(self, samples: torch.Tensor) -> float:
-        """The Frechet distance of `samples` (the first `size` of them) to the reference."""
-        _, feats = predict(self.classifier, samples[: self.size])
+        """The Frechet distance of `samples` (the first `size` of them, clipped to the pixel
+        range [-1, 1] as the figures show them) to the reference."""
+        _, feats = predict(self.classifier, samples[: self.size].clamp(-1.0, 1.0))
         return frechet_distance(feats.numpy(), self.reference.numpy())
 
     def class_accuracy(self, samples: torch.Tensor, labels: torch.Tensor) -> float:
-        """The fraction of samples the classifier assigns to the class they were drawn for."""
-        predicted, _ = predict(self.classifier, samples)
+        """The fraction of samples (clipped to [-1, 1]) the classifier assigns to the class
+        they were drawn for."""
+        predicted, _ = predict(self.classifier, samples.clamp(-1.0, 1.0))
         return float((predicted == labels).double().mean())
