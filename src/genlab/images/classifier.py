@@ -87,7 +87,7 @@ def train_classifier(
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         losses.append(total / len(x))
         if not math.isfinite(losses[-1]):
             raise GenlabError(
