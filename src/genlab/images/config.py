@@ -72,6 +72,7 @@ class UNetConfig:
     attention: bool = True
     dropout: float = number(0.0, lo=0.0, lt=1.0)
     conditional: bool = True  # a class embedding, trained with label dropout
+    output_norm: bool = True  # group norm before the output conv; false: ODE samplers work
 
     def check(self, prefix: str) -> None:
         if len(self.channels) != 3:

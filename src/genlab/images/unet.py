@@ -118,9 +118,9 @@ class UNet(nn.Module):
         self.up1 = ResBlock(c1 + c1, c1, e, g, p)
         self.unpool0 = nn.Conv2d(c1, c0, 3, padding=1)  # after nearest 14 -> 28
         self.up0 = ResBlock(c0 + c0, c0, e, g, p)
-        # No group norm before the output: it would divide out each image's scale, and the
-        # eps of pure noise is the input itself, to be matched to a fraction of a percent
-        # for the ODE samplers (docs/images.md); the residual stream keeps that scale.
+        # Group norm before the output (Ho et al.) divides out each image's scale, which the
+        # ODE samplers need; without it the residual stream keeps it (docs/images.md).
+        self.norm_out = nn.GroupNorm(g, c0) if cfg.output_norm else nn.Identity()
         self.conv_out = nn.Conv2d(c0, 1, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
@@ -149,7 +149,7 @@ class UNet(nn.Module):
         h = self.up1(torch.cat([h, h1], dim=1), emb)
         h = self.unpool0(F.interpolate(h, scale_factor=2.0, mode="nearest"))
         h = self.up0(torch.cat([h, h0], dim=1), emb)
-        return self.conv_out(F.silu(h))
+        return self.conv_out(F.silu(self.norm_out(h)))
 
 
 class ImageDenoiser(nn.Module):
