@@ -1,12 +1,13 @@
-# Two front doors: `make repro` (set up .venv if needed, then run the pipeline)
-# and `make test`. Stage commands call `python`, so the venv's bin goes first on PATH.
+# Front doors: `make repro` (set up .venv if needed, then run the pipeline), `make images`
+# (the image pipeline, images/dvc.yaml) and `make test`. Stage commands call `python`, so
+# the venv's bin goes first on PATH.
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export DVC_STUDIO_OFFLINE := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup repro test lint bench clean-venv
+.PHONY: setup repro images test lint bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -18,6 +19,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 repro: setup
 	dvc repro
+
+# A separate pipeline with its own params (images/params.yaml): `dvc repro` above never runs it.
+images: setup
+	dvc repro images/dvc.yaml
 
 # Two workers, stealing work from each other: the end-to-end tests are long and uneven.
 test: setup

@@ -12,8 +12,11 @@ import pytest
 import yaml
 
 from genlab.config import Config, load_config, parse_config
+from genlab.images_config import ImagesConfig, load_images_config, parse_images_config
 
 ROOT = Path(__file__).resolve().parents[2]
+# Each pipeline's dvc.yaml and the folder of its stage scripts (one script per stage).
+PIPELINES = {"dvc.yaml": "stages", "images/dvc.yaml": "stages/images"}
 SRC = ROOT / "src"
 PACKAGE = SRC / "genlab"
 STAGE_MAIN_MAX_LINES = 40
@@ -79,23 +82,27 @@ def _only_docstring(path: Path) -> bool:
     return all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
 
 
-def _stages() -> dict:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+def _stages(pipeline: str = "dvc.yaml") -> dict:
+    return yaml.safe_load((ROOT / pipeline).read_text())["stages"]
 
 
-def _script(stage: dict) -> Path:
-    match = re.fullmatch(r"python (stages/\w+\.py)", stage["cmd"])
-    assert match, f"stage command {stage['cmd']!r} is not `python stages/NAME.py`"
+def _all_stages() -> list[tuple[str, str]]:
+    return [(pipeline, name) for pipeline in PIPELINES for name in sorted(_stages(pipeline))]
+
+
+def _script(stage: dict, folder: str = "stages") -> Path:
+    match = re.fullmatch(rf"python ({folder}/\w+\.py)", stage["cmd"])
+    assert match, f"stage command {stage['cmd']!r} is not `python {folder}/NAME.py`"
     return ROOT / match.group(1)
 
 
 # ---------------------------------------------------------------- DVC dependencies
 
 
-@pytest.mark.parametrize("name", sorted(_stages()))
-def test_stage_deps_cover_every_module_its_script_imports(name):
-    stage = _stages()[name]
-    script = _script(stage)
+@pytest.mark.parametrize(("pipeline", "name"), _all_stages())
+def test_stage_deps_cover_every_module_its_script_imports(pipeline, name):
+    stage = _stages(pipeline)[name]
+    script = _script(stage, PIPELINES[pipeline])
     deps = set(stage["deps"])
     assert script.relative_to(ROOT).as_posix() in deps, f"{name}: its script is not a dep"
     missing = [
@@ -114,11 +121,25 @@ def test_dependency_check_sees_transitive_imports():
     assert PACKAGE / "gpt/model.py" not in found
 
 
-def test_one_script_per_stage_named_after_it():
-    for name, stage in _stages().items():
-        assert _script(stage).stem == name
-    scripts = {p.stem for p in (ROOT / "stages").glob("*.py")}
-    assert scripts == set(_stages())
+@pytest.mark.parametrize("pipeline", sorted(PIPELINES))
+def test_one_script_per_stage_named_after_it(pipeline):
+    folder = PIPELINES[pipeline]
+    for name, stage in _stages(pipeline).items():
+        assert _script(stage, folder).stem == name
+    scripts = {p.stem for p in (ROOT / folder).glob("*.py")}
+    assert scripts == set(_stages(pipeline))
+
+
+def test_image_stages_run_from_the_root_and_read_their_params_file():
+    fields = {f.name: f.default_factory() for f in dataclasses.fields(ImagesConfig)}
+    for name, stage in _stages("images/dvc.yaml").items():
+        assert stage.get("wdir") == "..", f"images/dvc.yaml:{name} must run in the root"
+        for entry in stage.get("params", []):
+            assert isinstance(entry, dict) and list(entry) == ["images/params.yaml"], name
+            for key in entry["images/params.yaml"]:
+                section, _, field = key.partition(".")
+                assert section in fields, f"{name}: unknown section {section}"
+                assert not field or hasattr(fields[section], field), f"{name}: unknown {key}"
 
 
 # ---------------------------------------------------------------- defaults
@@ -126,11 +147,16 @@ def test_one_script_per_stage_named_after_it():
 
 def test_dataclass_defaults_equal_params_yaml():
     assert parse_config({}) == load_config(ROOT / "params.yaml")
+    assert parse_images_config({}) == load_images_config(ROOT / "images/params.yaml")
 
 
-def test_params_yaml_lists_every_field():
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section in dataclasses.fields(Config):
+@pytest.mark.parametrize(
+    ("schema", "path"), [(Config, "params.yaml"), (ImagesConfig, "images/params.yaml")]
+)
+def test_params_yaml_lists_every_field(schema, path):
+    raw = yaml.safe_load((ROOT / path).read_text())
+    assert set(raw) == {f.name for f in dataclasses.fields(schema)}, path
+    for section in dataclasses.fields(schema):
         keys = {f.name for f in dataclasses.fields(section.default_factory())}
         assert set(raw[section.name]) == keys, section.name
 
@@ -146,7 +172,10 @@ def _genlab_imports(path: Path) -> set[str]:
     return {n for n in _imported_names(ast.parse(path.read_text())) if n.startswith("genlab")}
 
 
-@pytest.mark.parametrize(("folder", "other"), [("diffusion", "gpt"), ("gpt", "diffusion")])
+@pytest.mark.parametrize(
+    ("folder", "other"),
+    [("diffusion", "gpt"), ("gpt", "diffusion"), ("images", "gpt"), ("diffusion", "images")],
+)
 def test_model_families_never_import_each_other(folder, other):
     for path in _modules(folder):
         bad = [n for n in _genlab_imports(path) if n.startswith(f"genlab.{other}")]
@@ -164,7 +193,7 @@ def test_science_never_imports_plotting_or_the_schema():
 
 
 def test_stage_mains_are_short():
-    for script in sorted((ROOT / "stages").glob("*.py")):
+    for script in sorted((ROOT / "stages").rglob("*.py")):
         main = next(
             n
             for n in ast.parse(script.read_text()).body
