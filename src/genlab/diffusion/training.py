@@ -36,24 +36,28 @@ def draw_sigmas(
 
 
 def denoising_loss(
-    model: Denoiser,
+    model: torch.nn.Module,
     x0: torch.Tensor,
     schedule: Schedule,
     generator: torch.Generator,
     labels: torch.Tensor | None = None,
+    cfg: DenoiserConfig | None = None,
 ) -> torch.Tensor:
-    """mean w(sigma) ||D(x0 + sigma eps, t) - eps||^2 with a fresh sigma per point.
+    """mean w(sigma) ||D(x0 + sigma eps, t) - eps||^2 with a fresh sigma per point (rows of
+    x0 are points; images are flattened).
 
-    w = 1 for the `eps` parameterisation; for `edm`, w = (sigma^2 + sigma_data^2) /
-    sigma_data^2, which is EDM's weighting lambda(sigma) ||D_x0 - x0||^2 written in noise
-    units (docs/denoiser.md).
+    The noise levels follow `cfg.sigma_sampling` and the weight `cfg.parameterization`
+    (cfg defaults to the model's own): w = 1 for `eps`; for `edm`, w = (sigma^2 +
+    sigma_data^2) / sigma_data^2, which is EDM's weighting lambda(sigma) ||D_x0 - x0||^2
+    written in noise units (docs/denoiser.md).
     """
-    sigma = draw_sigmas(model.cfg, schedule, x0.shape[0], generator, x0)[:, None]
+    cfg = cfg or model.cfg
+    sigma = draw_sigmas(cfg, schedule, x0.shape[0], generator, x0)[:, None]
     eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
     t = schedule.t_of_sigma(sigma[:, 0])
     pred = model(x0 + sigma * eps, t, schedule, labels)
     loss = ((pred - eps) ** 2).sum(dim=1)
-    if model.cfg.parameterization == "edm":
+    if cfg.parameterization == "edm":
         loss = loss * (sigma[:, 0] ** 2 + SIGMA_DATA**2) / SIGMA_DATA**2
     return loss.mean()
 

@@ -15,6 +15,7 @@ import torch
 from genlab.common.cli import native_bfloat16
 from genlab.common.errors import GenlabError
 from genlab.common.io import load_checkpoint, load_state, save_checkpoint
+from genlab.diffusion.config import DenoiserConfig
 from genlab.diffusion.schedules import Schedule
 from genlab.diffusion.training import denoising_loss
 from genlab.images.config import ImgDiffusionConfig, ImgTrainConfig, UNetConfig
@@ -23,6 +24,9 @@ from genlab.images.vp import VPSchedule, vp_schedule
 
 CHECKPOINT_KIND = "image_denoiser"
 CHECK_EVERY = 20  # steps between checks for a NaN or infinite loss
+
+# Noise prediction with t uniform (the U-Net predicts eps itself; no EDM weighting).
+NOISE_LOSS = DenoiserConfig(parameterization="eps", sigma_sampling="uniform_t")
 
 
 def image_schedule(cfg: ImgDiffusionConfig) -> Schedule | VPSchedule:
@@ -106,7 +110,7 @@ def train_images(
                 y = drop_labels(y, cfg.label_dropout, model.num_classes, gen)
             with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bfloat16"):
                 loss = denoising_loss(
-                    model, x0[idx], schedule, gen, y if model.num_classes else None
+                    model, x0[idx], schedule, gen, y if model.num_classes else None, NOISE_LOSS
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
