@@ -3,10 +3,11 @@ quality table and every img_* metric, built the way `genlab.report` builds the m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from genlab.images_config import ImagesConfig
-from genlab.report import Entry, _caption, _demote, _metrics_table, _require
+from genlab.report import Entry, caption, demote, flatten, key_value_table, require
 
 FIGURES = [
     Entry(
@@ -79,10 +80,11 @@ def build_images_report(cfg: ImagesConfig, root: Path, metrics: list[Path]) -> s
         "",
     ]
     for entry in FIGURES:
-        _require(root, entry.path)
-        out += [f"![{entry.path}]({entry.path})", "", _caption(entry, cfg), ""]
-    text = _demote(_require(root, TABLE.path).read_text().strip())
-    out += ["## Quality against NFE", "", _caption(TABLE, cfg), "", text, "", "## Metrics", ""]
+        require(root, entry.path)
+        out += [f"![{entry.path}]({entry.path})", "", caption(entry, cfg), ""]
+    text = demote(require(root, TABLE.path).read_text().strip())
+    out += ["## Quality against NFE", "", caption(TABLE, cfg), "", text, "", "## Metrics", ""]
     for path in metrics:
-        out += [f"### `{path.name}`", "", _metrics_table(path)]
+        table = key_value_table(flatten(json.loads(path.read_text())), "metric")
+        out += [f"### `{path.name}`", "", table]
     return "\n".join(out).rstrip() + "\n"

@@ -182,18 +182,20 @@ def captioned(text: str, params: tuple[str, ...], cfg: Config) -> str:
     return f"{text} ({shown_params})" if shown_params else text
 
 
-def _caption(entry: Entry, cfg: Config) -> str:
+def caption(entry: Entry, cfg: Config) -> str:
+    """An entry's caption with the values of its params."""
     return captioned(entry.caption, entry.params, cfg)
 
 
-def _require(root: Path, rel: str) -> Path:
+def require(root: Path, rel: str) -> Path:
+    """root / rel, or a one-line GenlabError when the report's input is missing."""
     path = root / rel
     if not path.is_file():
         raise GenlabError(f"{path}: missing; the report links it (run `dvc repro`)")
     return path
 
 
-def _demote(markdown: str) -> str:
+def demote(markdown: str) -> str:
     """Push included headings two levels down so they nest under the report's sections."""
     return "\n".join("##" + ln if ln.startswith("#") else ln for ln in markdown.splitlines())
 
@@ -235,16 +237,16 @@ def report_body(cfg: Config, root: Path, metrics: list[Path]) -> str:
     for title, entries in SECTIONS.items():
         out += [f"## {title}", ""]
         for entry in entries:
-            _require(root, entry.path)
-            out += [f"![{entry.path}]({entry.path})", "", _caption(entry, cfg), ""]
+            require(root, entry.path)
+            out += [f"![{entry.path}]({entry.path})", "", caption(entry, cfg), ""]
     for title, entries in TABLES.items():
         out += [f"## {title}", ""]
         for entry in entries:
-            text = _demote(_require(root, entry.path).read_text().strip())
-            out += [_caption(entry, cfg), "", text, ""]
+            text = demote(require(root, entry.path).read_text().strip())
+            out += [caption(entry, cfg), "", text, ""]
     out += ["## Metrics", ""]
     for path in metrics:
-        path = _require(root, path.relative_to(root).as_posix())
+        path = require(root, path.relative_to(root).as_posix())
         table = key_value_table(flatten(json.loads(path.read_text())), "metric")
         out += [f"### `{path.relative_to(root).as_posix()}`", "", table]
     return "\n".join(out).rstrip() + "\n"
