@@ -13,6 +13,7 @@ from genlab.diffusion.config import LikelihoodConfig
 from genlab.diffusion.likelihood import (
     elbo,
     exact_eps,
+    exact_eps_for,
     log_normal,
     ode_logp,
     point_table,
@@ -185,15 +186,6 @@ def test_bad_points_give_one_line_error(points, must_mention):
         assert text in message, (text, message)
 
 
-def exact_for(layout: str):
-    """The exact denoiser of the true data as an EpsFor, as the likelihood stage builds it."""
-
-    def fn(labels: torch.Tensor | None):
-        return exact_eps(lambda x, sigma: region_mass(x, labels, layout, sigma))
-
-    return fn
-
-
 def test_elbo_of_the_exact_square_denoiser_is_the_true_density():
     # Same code path and estimator sizes as the likelihood stage: for the exact denoiser
     # and sigma_max = 5 the bound is tight, so it must land on -ln 4 within its accuracy.
@@ -201,7 +193,7 @@ def test_elbo_of_the_exact_square_denoiser_is_the_true_density():
     schedule = Schedule("exp", SIGMA_MIN, 5.0)
     xy = torch.tensor([[0.0, 0.0], [0.9, 0.9]], dtype=torch.float64)
     table = point_table(
-        "exact", exact_for("grid"), xy, None, schedule, square_log_density(xy),
+        "exact", exact_eps_for("grid"), xy, None, schedule, square_log_density(xy),
         cfg.elbo_samples, cfg.elbo_replicates, 50, cfg.seed,
     )  # fmt: skip
     error = (table.elbo - table.logp_true).abs().to_numpy()
@@ -220,13 +212,13 @@ def test_exact_denoiser_elbo_stays_below_its_ode_logp(layout):
     truth = log_density(xy, labels, layout)
     inside = torch.isfinite(truth)
     xy, labels, truth = xy[inside], labels[inside], truth[inside]
-    bound = elbo(exact_for(layout), xy, labels, schedule, cfg.elbo_samples, cfg.seed, 16)
+    bound = elbo(exact_eps_for(layout), xy, labels, schedule, cfg.elbo_samples, cfg.seed, 16)
     area = torch.exp(-truth)
 
     def top(x1: torch.Tensor) -> torch.Tensor:
         return torch.log(region_mass(x1, labels, layout, schedule.sigma_max) / area)
 
-    logp, _ = ode_logp(exact_for(layout)(labels), xy, schedule, 100, prior=top)
+    logp, _ = ode_logp(exact_eps_for(layout)(labels), xy, schedule, 100, prior=top)
     torch.testing.assert_close(logp, truth, atol=2e-3, rtol=0)
     assert bool((bound.elbo <= logp + 2 * bound.se).all()), (bound.elbo, bound.se, logp)
     assert bool((bound.se <= 0.01).all()), bound.se
@@ -236,7 +228,7 @@ def test_rqmc_elbo_error_bar_is_honest():
     # Independent seeds scatter as the reported standard error says (within a factor 2).
     schedule = Schedule("exp", SIGMA_MIN, 5.0)
     x = torch.tensor([[0.95, 0.95]], dtype=torch.float64)
-    runs = [elbo(exact_for("grid"), x, None, schedule, 4096, seed, 16) for seed in range(12)]
+    runs = [elbo(exact_eps_for("grid"), x, None, schedule, 4096, seed, 16) for seed in range(12)]
     values = torch.cat([r.elbo for r in runs])
     reported = torch.cat([r.se for r in runs]).mean()
     assert 0.5 < float(values.std() / reported) < 2.0, (values, reported)

@@ -286,6 +286,16 @@ def exact_eps(mass: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Eps
     return fn
 
 
+def exact_eps_for(layout: str) -> EpsFor:
+    """The exact denoiser of the true data of `layout` (the square for labels None), per batch
+    of labels."""
+
+    def fn(labels: torch.Tensor | None) -> EpsFn:
+        return exact_eps(lambda x, sigma: region_mass(x, labels, layout, sigma))
+
+    return fn
+
+
 @dataclass
 class ModelLikelihood:
     """One model's likelihood table, the exact denoiser's table, metrics and round trip."""
@@ -329,13 +339,10 @@ def evaluate_model(
     eps_for = partial(eps_fn, model.double(), schedule)
     table = point_table(name, eps_for, pts, labs, schedule, truth, **estimate)
 
-    def exact_for(lab: torch.Tensor | None) -> EpsFn:
-        return exact_eps(lambda x, sigma: region_mass(x, lab, layout, sigma))
-
     inside = torch.isfinite(truth)
     in_labels = None if labs is None else labs[inside]
     exact = point_table(
-        name, exact_for, pts[inside], in_labels, schedule, truth[inside], **estimate
+        name, exact_eps_for(layout), pts[inside], in_labels, schedule, truth[inside], **estimate
     )
     back, forward, backward = round_trip(
         eps_for(rt_label), rt, schedule, cfg.ode_steps, cfg.roundtrip_steps
