@@ -18,6 +18,7 @@ from genlab.diffusion.training import (
     denoising_loss,
     draw_sigmas,
     load_denoiser,
+    noised_examples,
     save_denoiser,
     train_denoiser,
 )
@@ -129,6 +130,21 @@ def test_edm_loss_is_the_weighted_clean_point_error():
     expected = (weight * (clean - x0) ** 2).sum(dim=1).mean()
     torch.testing.assert_close(loss, expected, rtol=1e-4, atol=0)
     assert bool((sigma >= SCHED.sigma_min).all() and (sigma <= SCHED.sigma_max).all())
+
+
+@pytest.mark.parametrize("parameterization", ["edm", "eps"])
+def test_head_regression_is_the_denoising_loss(parameterization):
+    # Training fits the MLP head to a precomputed target; with the same draws that loss
+    # must equal the weighted noise-prediction loss of the whole model.
+    torch.manual_seed(0)
+    cfg = replace(BASE, parameterization=parameterization, scale_input=True, width=16, depth=2)
+    model = Denoiser(cfg, num_classes=3, class_dim=4).double()
+    x0 = torch.rand(256, 2, dtype=torch.float64) * 2 - 1
+    labels = torch.randint(0, 3, (256,))
+    expected = denoising_loss(model, x0, SCHED, torch.Generator().manual_seed(5), labels)
+    features, target = noised_examples(model, x0, SCHED, torch.Generator().manual_seed(5), cfg)
+    loss = ((model.head(features, labels) - target) ** 2).sum(dim=1).mean()
+    torch.testing.assert_close(loss, expected, rtol=1e-9, atol=0)
 
 
 def test_ema_returns_the_moving_average_of_the_weights():

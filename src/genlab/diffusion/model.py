@@ -61,6 +61,35 @@ class Denoiser(nn.Module):
         angles = t * self.freqs.to(t.dtype)
         return torch.cat([t, torch.sin(angles), torch.cos(angles)], dim=1)
 
+    def features(self, x: torch.Tensor, t: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+        """The network's fixed (unlearned) inputs: x_t, scaled when `scale_input`, the time
+        features, and sin/cos of the scaled x_t at octave frequencies."""
+        t = _per_row(t, x)
+        xs = x / _scale(schedule.sigma(t.reshape(-1, 1))) if self.cfg.scale_input else x
+        parts = [xs, self.time_features(t, schedule)]
+        if self.cfg.x_fourier:
+            # sin and cos of the input at octave frequencies: lets the MLP draw sharp edges
+            angles = (xs[:, :, None] * self.x_freqs.to(x.dtype)).flatten(1)
+            parts += [torch.sin(angles), torch.cos(angles)]
+        return torch.cat(parts, dim=1)
+
+    def head(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """F, the learned part: the MLP on the features joined to the class embedding."""
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this denoiser is class-conditional: pass labels")
+            features = torch.cat([features, self.embed(labels)], dim=1)
+        return self.net(features)
+
+    def head_target(self, x: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """The head output F for which the model's noise prediction at x = x0 + sigma eps is
+        exactly eps (sigma a column). With the training loss's weight, ||eps_pred - eps||^2 w
+        equals ||F - target||^2 for both parameterisations (docs/denoiser.md)."""
+        if self.cfg.parameterization == "edm":
+            scale = _scale(sigma)
+            return (sigma * x / scale**2 - eps) * (scale / SIGMA_DATA)
+        return eps
+
     def forward(
         self,
         x: torch.Tensor,
@@ -68,25 +97,25 @@ class Denoiser(nn.Module):
         schedule: Schedule,
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        t = t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
-        sigma = schedule.sigma(t.reshape(-1, 1))
-        scale = torch.sqrt(sigma**2 + SIGMA_DATA**2)
-        xs = x / scale if self.cfg.scale_input else x
-        parts = [xs, self.time_features(t, schedule)]
-        if self.cfg.x_fourier:
-            # sin and cos of the input at octave frequencies: lets the MLP draw sharp edges
-            angles = (xs[:, :, None] * self.x_freqs.to(x.dtype)).flatten(1)
-            parts += [torch.sin(angles), torch.cos(angles)]
-        if self.embed is not None:
-            if labels is None:
-                raise ValueError("this denoiser is class-conditional: pass labels")
-            parts.append(self.embed(labels))
-        out = self.net(torch.cat(parts, dim=1))
+        t = _per_row(t, x)
+        out = self.head(self.features(x, t, schedule), labels)
         if self.cfg.parameterization == "edm":
             # D = c_skip x + c_out F written as a noise prediction (x - D) / sigma: the ideal
             # denoiser of N(0, SIGMA_DATA^2 I) data plus a correction of scale c_out / sigma.
+            sigma = schedule.sigma(t.reshape(-1, 1))
+            scale = _scale(sigma)
             return sigma * x / scale**2 - (SIGMA_DATA / scale) * out
         return out
+
+
+def _per_row(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """t as one time per row of x, in x's dtype."""
+    return t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
+
+
+def _scale(sigma: torch.Tensor) -> torch.Tensor:
+    """sqrt(sigma^2 + SIGMA_DATA^2): the size of x_t at noise level sigma."""
+    return torch.sqrt(sigma**2 + SIGMA_DATA**2)
 
 
 def noise_schedule(cfg: DenoiserConfig) -> Schedule:

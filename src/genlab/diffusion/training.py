@@ -19,6 +19,7 @@ from genlab.diffusion.schedules import Schedule
 
 CHECKPOINT_KIND = "denoiser"
 CHECK_EVERY = 100  # epochs between checks for a NaN or infinite loss
+CHUNK_ROWS = 1 << 18  # noised rows drawn and featurised at once (epochs x batch)
 
 
 def draw_sigmas(
@@ -62,6 +63,24 @@ def denoising_loss(
     return loss.mean()
 
 
+def noised_examples(
+    model: Denoiser,
+    x0: torch.Tensor,
+    schedule: Schedule,
+    generator: torch.Generator,
+    cfg: DenoiserConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise each row of x0 once, as `denoising_loss` does, and return the network's
+    features and the head's regression target: the loss is then
+    mean ||model.head(features) - target||^2, the same value with no work outside the MLP."""
+    sigma = draw_sigmas(cfg, schedule, x0.shape[0], generator, x0)[:, None]
+    eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    x = x0 + sigma * eps
+    return model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule), model.head_target(
+        x, eps, sigma
+    )
+
+
 def train_denoiser(
     x0: torch.Tensor,
     cfg: DenoiserConfig,
@@ -81,6 +100,10 @@ def train_denoiser(
     With `cfg.ema` > 0 the returned model is the exponential moving average of the weights
     (decay `cfg.ema` per epoch). Stops with a GenlabError naming the epoch if the loss
     becomes NaN or infinite (checked every CHECK_EVERY epochs).
+
+    The noise of many epochs is drawn and turned into network features at once, so that an
+    epoch is only the MLP's forward and backward pass and an Adam step: the loop is bound
+    by per-operation overhead, not arithmetic (docs/denoiser.md).
     """
     schedule = noise_schedule(cfg)
     torch.manual_seed(cfg.seed)
@@ -91,47 +114,87 @@ def train_denoiser(
     average = copy.deepcopy(model) if cfg.ema > 0 else None
     fused = device.type in ("cpu", "cuda")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
-    decay = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-        if cfg.lr_schedule == "cosine"
-        else None
-    )
+    rates = _learning_rates(cfg)
     # Losses stay on the device and are read back every CHECK_EVERY epochs: reading each one
     # would wait for the GPU after every step.
     losses = torch.empty(cfg.epochs, device=device)
-    batch = cfg.batch_size if 0 < cfg.batch_size < len(x0) else 0
-    for epoch in range(1, cfg.epochs + 1):
-        if batch:
-            pick = torch.randperm(len(x0), generator=gen, device=device)[:batch]
-            loss = denoising_loss(
-                model, x0[pick], schedule, gen, None if labels is None else labels[pick]
-            )
-        else:
-            loss = denoising_loss(model, x0, schedule, gen, labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if decay is not None:
-            decay.step()
-        if average is not None:
-            with torch.no_grad():
-                torch._foreach_lerp_(
-                    list(average.parameters()), list(model.parameters()), 1 - cfg.ema
-                )
-        losses[epoch - 1] = loss.detach()
-        if epoch % CHECK_EVERY == 0 or epoch == cfg.epochs:
-            recent = losses[max(0, epoch - CHECK_EVERY) : epoch].cpu()
-            bad = (~torch.isfinite(recent)).nonzero()
-            if len(bad):
-                first = epoch - len(recent) + int(bad[0]) + 1
-                raise GenlabError(
-                    f"training diverged: loss is {float(recent[bad[0]])} at epoch {first} "
-                    f"(lr = {cfg.lr}); lower denoiser.lr. No model was written"
-                )
-            if on_epoch is not None:
-                on_epoch(epoch, float(recent[-1]))
+    batch = cfg.batch_size if 0 < cfg.batch_size < len(x0) else len(x0)
+    per_chunk = max(1, CHUNK_ROWS // batch)
+    order = _Shuffler(len(x0), shuffle=batch < len(x0), generator=gen)
+    for first in range(0, cfg.epochs, per_chunk):
+        n = min(per_chunk, cfg.epochs - first)
+        rows = order.take(n * batch)
+        with torch.no_grad():
+            features, targets = noised_examples(model, x0[rows], schedule, gen, cfg)
+        classes = None if labels is None else labels[rows]
+        for i in range(n):
+            part = slice(i * batch, (i + 1) * batch)
+            out = model.head(features[part], None if classes is None else classes[part])
+            loss = ((out - targets[part]) ** 2).sum(dim=1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.param_groups[0]["lr"] = rates[first + i]
+            opt.step()
+            if average is not None:
+                with torch.no_grad():
+                    torch._foreach_lerp_(
+                        list(average.parameters()), list(model.parameters()), 1 - cfg.ema
+                    )
+            losses[first + i] = loss.detach()
+            epoch = first + i + 1
+            if epoch % CHECK_EVERY == 0 or epoch == cfg.epochs:
+                _check_losses(losses, epoch, cfg, on_epoch)
     final = average if average is not None else model
     return final.cpu(), losses.cpu().tolist()
+
+
+class _Shuffler:
+    """Row indices for the batches, as a shuffling data loader gives them: each pass visits
+    every row once in a fresh random order, and batches run on across passes."""
+
+    def __init__(self, n: int, *, shuffle: bool, generator: torch.Generator) -> None:
+        self.n, self.shuffle, self.generator = n, shuffle, generator
+        self.left = torch.empty(0, dtype=torch.long, device=generator.device)
+
+    def take(self, count: int) -> torch.Tensor:
+        """The next `count` row indices."""
+        parts, need = [self.left], count - len(self.left)
+        device = self.generator.device
+        while need > 0:
+            if self.shuffle:
+                parts.append(torch.randperm(self.n, generator=self.generator, device=device))
+            else:
+                parts.append(torch.arange(self.n, device=device))
+            need -= self.n
+        rows = torch.cat(parts)
+        self.left = rows[count:]
+        return rows[:count]
+
+
+def _learning_rates(cfg: DenoiserConfig) -> list[float]:
+    """The learning rate of each epoch: constant, or cosine-annealed from cfg.lr to 0."""
+    if cfg.lr_schedule == "cosine":
+        return [0.5 * cfg.lr * (1 + math.cos(math.pi * e / cfg.epochs)) for e in range(cfg.epochs)]
+    return [cfg.lr] * cfg.epochs
+
+
+def _check_losses(
+    losses: torch.Tensor,
+    epoch: int,
+    cfg: DenoiserConfig,
+    on_epoch: Callable[[int, float], None] | None,
+) -> None:
+    """Read back the losses since the last check; stop on a NaN or infinite one."""
+    recent = losses[max(0, epoch - CHECK_EVERY) : epoch].cpu()
+    bad = (~torch.isfinite(recent)).nonzero()
+    if len(bad):
+        first = epoch - len(recent) + int(bad[0]) + 1
+        raise GenlabError(
+            f"training diverged: loss is {float(recent[bad[0]])} at epoch {first} "
+            f"(lr = {cfg.lr}); lower denoiser.lr. No model was written"
+        )
+    if on_epoch is not None:
+        on_epoch(epoch, float(recent[-1]))
 
 
 def save_training(
