@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -104,11 +105,16 @@ def test_unet_output_shape_and_noise_conditioning():
     assert (labelled - low).abs().max() > 1e-3  # so does the class (none = the null class)
 
 
-def test_untrained_denoiser_predicts_zero_and_takes_flat_ve_states():
-    model = ImageDenoiser(TINY, vp=True)
+def test_untrained_denoiser_takes_flat_ve_states_and_starts_from_its_parameterization():
+    # The U-Net's last convolution starts at zero: F = 0. As an eps model that is eps = 0;
+    # in the edm form it is the exact eps of N(0, s^2 I) data, s = 1 for VP.
     schedule = image_schedule(ImgDiffusionConfig())
-    out = model(torch.randn(5, 784), torch.tensor(0.5), schedule)
+    x, t = torch.randn(5, 784), torch.tensor(0.5)
+    out = ImageDenoiser(replace(TINY, parameterization="eps"), vp=True)(x, t, schedule)
     assert out.shape == (5, 784) and not out.abs().max()
+    out = ImageDenoiser(replace(TINY, parameterization="edm"), vp=True)(x, t, schedule)
+    sigma = schedule.sigma(t.double()).float()
+    torch.testing.assert_close(out, ideal_gaussian_eps(1.0)(x, sigma))
 
 
 def test_sinusoidal_embedding_is_cos_then_sin():

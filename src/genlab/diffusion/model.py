@@ -33,6 +33,8 @@ SIGMA_DATA = 0.5
 class Denoiser(nn.Module):
     """An MLP with LeakyReLU that predicts eps from (x_t, time features [, class embedding])."""
 
+    sigma_data = SIGMA_DATA
+
     def __init__(
         self, cfg: DenoiserConfig, num_classes: int = 0, class_dim: int = 0, dim: int = 2
     ) -> None:

@@ -14,7 +14,7 @@ import torch
 from genlab.common.errors import GenlabError
 from genlab.common.io import load_checkpoint, load_state, save_checkpoint, write_json, write_live
 from genlab.diffusion.config import DenoiserConfig
-from genlab.diffusion.model import SIGMA_DATA, Denoiser, noise_schedule
+from genlab.diffusion.model import Denoiser, noise_schedule
 from genlab.diffusion.schedules import Schedule
 
 CHECKPOINT_KIND = "denoiser"
@@ -49,8 +49,8 @@ def denoising_loss(
 
     The noise levels follow `cfg.sigma_sampling` and the weight `cfg.parameterization`
     (cfg defaults to the model's own): w = 1 for `eps`; for `edm`, w = (sigma^2 +
-    sigma_data^2) / sigma_data^2, which is EDM's weighting lambda(sigma) ||D_x0 - x0||^2
-    written in noise units (docs/denoiser.md).
+    s^2) / s^2 with s the model's `sigma_data`, which is EDM's weighting
+    lambda(sigma) ||D_x0 - x0||^2 written in noise units (docs/denoiser.md).
     """
     cfg = cfg or model.cfg
     sigma = draw_sigmas(cfg, schedule, x0.shape[0], generator, x0)[:, None]
@@ -59,7 +59,8 @@ def denoising_loss(
     pred = model(x0 + sigma * eps, t, schedule, labels)
     loss = ((pred - eps) ** 2).sum(dim=1)
     if cfg.parameterization == "edm":
-        loss = loss * (sigma[:, 0] ** 2 + SIGMA_DATA**2) / SIGMA_DATA**2
+        s2 = model.sigma_data**2
+        loss = loss * (sigma[:, 0] ** 2 + s2) / s2
     return loss.mean()
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from genlab.common.errors import bad_param
 from genlab.common.params import Device, items, number
-from genlab.diffusion.config import GridName, ScheduleName
+from genlab.diffusion.config import GridName, Parameterization, ScheduleName
 
 Process = Literal["ve", "vp"]
 BetaSchedule = Literal["linear", "cosine"]
@@ -72,7 +72,8 @@ class UNetConfig:
     attention: bool = True
     dropout: float = number(0.0, lo=0.0, lt=1.0)
     conditional: bool = True  # a class embedding, trained with label dropout
-    output_norm: bool = True  # group norm before the output conv; false: ODE samplers work
+    output_norm: bool = True  # group norm before the output conv
+    parameterization: Parameterization = "edm"  # edm: eps from c_skip/c_out (v-prediction for VP)
 
     def check(self, prefix: str) -> None:
         if len(self.channels) != 3:

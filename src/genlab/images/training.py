@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -25,7 +25,7 @@ from genlab.images.vp import VPSchedule, vp_schedule
 CHECKPOINT_KIND = "image_denoiser"
 CHECK_EVERY = 20  # steps between checks for a NaN or infinite loss
 
-# Noise prediction with t uniform (the U-Net predicts eps itself; no EDM weighting).
+# t uniform; the weight follows the U-Net's parameterization (EDM's for `edm`).
 NOISE_LOSS = DenoiserConfig(parameterization="eps", sigma_sampling="uniform_t")
 
 
@@ -99,6 +99,7 @@ def train_images(
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.warmup, total))
     precision = resolve_precision(cfg.precision, device)
+    loss_cfg = replace(NOISE_LOSS, parameterization=unet.parameterization)
     losses = torch.empty(total, device=device)
     step = 0
     for _ in range(cfg.epochs):
@@ -110,7 +111,7 @@ def train_images(
                 y = drop_labels(y, cfg.label_dropout, model.num_classes, gen)
             with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bfloat16"):
                 loss = denoising_loss(
-                    model, x0[idx], schedule, gen, y if model.num_classes else None, NOISE_LOSS
+                    model, x0[idx], schedule, gen, y if model.num_classes else None, loss_cfg
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -158,13 +158,16 @@ class ImageDenoiser(nn.Module):
     `forward(x, t, schedule, labels)` has the 2-D `Denoiser`'s signature: x is (N, 784) in
     VE coordinates, t the training time of `schedule` (a scalar or one per row). The input
     is scaled by 1 / sqrt(sigma^2 + s^2) with s = 1 for a VP model (its exact state) and
-    SIGMA_DATA for a VE one.
+    SIGMA_DATA for a VE one. With `parameterization: edm` the U-Net's output F enters as in
+    the 2-D model's EDM form, with this s in place of its sigma_data.
     """
 
     def __init__(self, cfg: UNetConfig, vp: bool) -> None:
         super().__init__()
         self.unet = UNet(cfg)
         self.vp = vp
+        self.parameterization = cfg.parameterization
+        self.sigma_data = 1.0 if vp else SIGMA_DATA  # s below; also the loss weight's
         self.num_classes = self.unet.num_classes
         self.dim = PIXELS
 
@@ -174,8 +177,15 @@ class ImageDenoiser(nn.Module):
         n = x.shape[0]
         t = t.to(torch.float64).reshape(-1).expand(n) if t.numel() == 1 else t.to(torch.float64)
         sigma = schedule.sigma(t).to(x.device)
-        s = 1.0 if self.vp else SIGMA_DATA
+        s = self.sigma_data
         scale = (1.0 / torch.sqrt(sigma**2 + s**2)).to(x.dtype)
         img = (x * scale[:, None]).reshape(n, 1, SIDE, SIDE)
-        out = self.unet(img, noise_input(sigma).to(x.dtype), labels)
-        return out.reshape(n, PIXELS)
+        out = self.unet(img, noise_input(sigma).to(x.dtype), labels).reshape(n, PIXELS)
+        if self.parameterization == "edm":
+            # eps = sigma x / (sigma^2 + s^2) - (s / sqrt(sigma^2 + s^2)) F: the exact eps of
+            # N(0, s^2) data plus a correction that vanishes at high noise, where eps ~ x / sigma
+            # then comes from the input itself, each image's own scale included. With s = 1
+            # (VP) F is minus the v-prediction of Salimans & Ho 2022 (docs/images.md).
+            sigma = sigma.to(x.dtype)[:, None]
+            return sigma * scale[:, None] ** 2 * x - (s * scale)[:, None] * out
+        return out
