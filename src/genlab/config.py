@@ -16,7 +16,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 
@@ -32,6 +32,8 @@ from genlab.diffusion.config import (
     SamplerConfig,
 )
 from genlab.gpt.config import CorpusConfig, GptAnalysisConfig, GptConfig, TokenizerConfig
+
+T = TypeVar("T")
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -183,31 +185,46 @@ def build_section(cls: type, raw: Any, prefix: str) -> Any:
     return obj
 
 
-def parse_config(raw: Any) -> Config:
-    """Validate a params mapping (as read from params.yaml) into a Config."""
+def parse_sections(cls: type[T], raw: Any, file: str) -> T:
+    """Validate a mapping of sections, as read from params file `file`, into the dataclass
+    `cls` (one field per section); runs `cls.check()` for checks across sections if any."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise GenlabError("params: expected a mapping of sections at the top of params.yaml")
-    hints = typing.get_type_hints(Config)
-    names = {f.name for f in dataclasses.fields(Config)}
+        raise GenlabError(f"params: expected a mapping of sections at the top of {file}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
     for key in raw:
         if key not in names:
             raise GenlabError(
-                f"params: unknown section {key!r}; allowed sections: {', '.join(sorted(names))}"
+                f"params: unknown section {key!r} in {file}; "
+                f"allowed sections: {', '.join(sorted(names))}"
             )
-    return Config(**{k: build_section(hints[k], v, k) for k, v in raw.items()})
+    cfg = cls(**{k: build_section(hints[k], v, k) for k, v in raw.items()})
+    check = getattr(cfg, "check", None)
+    if check is not None:
+        check()
+    return cfg
 
 
-def load_config(path: Path | str = PARAMS_FILE) -> Config:
-    """Read and validate params.yaml; raise a one-line GenlabError if anything is wrong."""
+def read_params(path: Path | str) -> Any:
+    """The YAML content of a params file; a one-line GenlabError if it is missing or bad."""
     path = Path(path)
     if not path.is_file():
         raise GenlabError(f"params: file {path} not found (run from the repository root)")
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
         raise GenlabError(f"params: {path} is not valid YAML{where}") from None
-    return parse_config(raw)
+
+
+def parse_config(raw: Any) -> Config:
+    """Validate a params mapping (as read from params.yaml) into a Config."""
+    return parse_sections(Config, raw, "params.yaml")
+
+
+def load_config(path: Path | str = PARAMS_FILE) -> Config:
+    """Read and validate params.yaml; raise a one-line GenlabError if anything is wrong."""
+    return parse_config(read_params(path))

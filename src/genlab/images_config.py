@@ -3,16 +3,12 @@ validated `ImagesConfig`, checked the same way as params.yaml (`genlab.config`).
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from genlab.common.errors import GenlabError
-from genlab.config import build_section
+from genlab.config import parse_sections, read_params
 from genlab.images.config import (
     ClassifierConfig,
     ImgDataConfig,
@@ -55,32 +51,9 @@ class ImagesConfig:
 
 def parse_images_config(raw: Any) -> ImagesConfig:
     """Validate a params mapping (as read from images/params.yaml) into an ImagesConfig."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise GenlabError("params: expected a mapping of sections at the top of images/params.yaml")
-    hints = typing.get_type_hints(ImagesConfig)
-    names = [f.name for f in dataclasses.fields(ImagesConfig)]
-    for key in raw:
-        if key not in names:
-            raise GenlabError(
-                f"params: unknown section {key!r} in images/params.yaml; "
-                f"allowed sections: {', '.join(names)}"
-            )
-    cfg = ImagesConfig(**{k: build_section(hints[k], v, k) for k, v in raw.items()})
-    cfg.check()
-    return cfg
+    return parse_sections(ImagesConfig, raw, "images/params.yaml")
 
 
 def load_images_config(path: Path | str = IMAGES_PARAMS_FILE) -> ImagesConfig:
     """Read and validate images/params.yaml; a one-line GenlabError if anything is wrong."""
-    path = Path(path)
-    if not path.is_file():
-        raise GenlabError(f"params: file {path} not found (run from the repository root)")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise GenlabError(f"params: {path} is not valid YAML{where}") from None
-    return parse_images_config(raw)
+    return parse_images_config(read_params(path))
