@@ -227,6 +227,13 @@ def built_repo(built_template: Path, tmp_path: Path) -> Scratch:
     return Scratch(tmp_path / "repo")
 
 
+def digests(repo: Path, paths: tuple[str, ...]) -> dict[str, str]:
+    """md5 of each of `paths` in the repository: to check that outputs did not change."""
+    import hashlib
+
+    return {rel: hashlib.md5((repo / rel).read_bytes()).hexdigest() for rel in paths}
+
+
 def assert_one_line(message: str, *words: str) -> None:
     """A user-facing error: a single line that contains every one of `words`."""
     assert "\n" not in message.strip(), message

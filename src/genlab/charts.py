@@ -8,12 +8,14 @@ constraints.txt, so the pages built from it are the same bytes on every machine.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from genlab.common.errors import GenlabError
+from genlab.common.io import write_text
 
 # dvc-render fills these in a template; the bundle must not contain them.
 DVC_PLACEHOLDERS = ("{plot_divs}", "{scripts}", "{refresh_tag}")
@@ -142,16 +144,37 @@ def chart_spec(chart: Chart, root: Path) -> dict:
     return spec
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "genlab"
+
+
 def script_json(value: object) -> str:
     """JSON safe inside an HTML <script>: no `</` that could close the element early."""
     return json.dumps(value, sort_keys=True, allow_nan=False).replace("</", "<\\/")
 
 
 def offline_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script that sets window.vegaEmbed; no network."""
+    """Vega, Vega-Lite and Vega-Embed as one script that sets window.vegaEmbed; no network.
+
+    Bundling takes about 2 s and depends only on the vl-convert version, so the result is
+    kept in the user's cache folder ($XDG_CACHE_HOME/genlab, else ~/.cache/genlab) under
+    that version's name; an unwritable cache folder only costs the time.
+    """
     import vl_convert
 
-    bundle = vl_convert.javascript_bundle()
+    cache = _cache_dir() / f"vega-bundle-{vl_convert.__version__}.js"
+    try:
+        bundle = cache.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        bundle = ""
+    if "vegaEmbed" not in bundle:
+        bundle = vl_convert.javascript_bundle()
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            write_text(cache, bundle)
+        except OSError:
+            pass
     bad = [p for p in DVC_PLACEHOLDERS if p in bundle]
     if bad:
         raise GenlabError(f"the charting bundle contains {', '.join(bad)}; dvc plots would break")

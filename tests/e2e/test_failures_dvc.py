@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import digests
 
 OUTPUTS = (
     "data/square.csv",
@@ -20,10 +20,6 @@ OUTPUTS = (
     "reports/metrics/train.json",
     "reports/figures/seed_grid.png",
 )
-
-
-def _digests(repo: Path) -> dict[str, str]:
-    return {rel: hashlib.md5((repo / rel).read_bytes()).hexdigest() for rel in OUTPUTS}
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
@@ -36,45 +32,47 @@ def _assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> No
         assert word in errors[0], (word, errors[0])
 
 
-def test_dvc_refuses_a_typod_key(built_repo):
-    before = _digests(built_repo.path)
+def test_bad_overrides_stop_with_one_line_before_work_and_keep_outputs(built_repo):
+    before = digests(built_repo.path, OUTPUTS)
+    # DVC itself refuses a key that is not in params.yaml.
     proc = built_repo.run("dvc", "exp", "run", "-S", "sampler.stepz=5", check=False)
-    assert proc.returncode != 0
-    assert "stepz" in proc.stdout + proc.stderr
-    assert _digests(built_repo.path) == before
-
-
-@pytest.mark.parametrize(
-    ("override", "words"),
+    assert proc.returncode != 0 and "stepz" in proc.stdout + proc.stderr
     # Every other bad value is checked without DVC in unit/test_config.py.
-    [
+    for override, words in (
         ("+sampler.stepz=5", ("sampler.stepz", "allowed keys")),
         ("sampler.steps=abc", ("sampler.steps", "'abc'", "integer")),
         ("sampler.steps=0", ("sampler.steps", "0", ">= 1")),
-    ],
-)
-def test_bad_override_stops_with_one_line_and_keeps_outputs(built_repo, override, words):
-    before = _digests(built_repo.path)
-    proc = built_repo.run("dvc", "exp", "run", "-S", override, check=False)
-    _assert_one_line_error(proc, *words)
-    assert _digests(built_repo.path) == before
+        ("likelihood.ode_steps=0", ("likelihood.ode_steps", "0", ">= 1")),
+    ):
+        built_repo.run("git", "checkout", "--", "params.yaml")
+        proc = built_repo.run("dvc", "exp", "run", "-S", override, check=False)
+        _assert_one_line_error(proc, *words)
+        assert "Running stage 'check_params'" in proc.stdout
+        assert "Running stage 'sample'" not in proc.stdout, proc.stdout
+        assert digests(built_repo.path, OUTPUTS) == before
     # Fix the cause and the next repro recovers with no manual clean-up.
     built_repo.run("git", "checkout", "--", "params.yaml")
     built_repo.run("dvc", "repro")
     assert "up to date" in built_repo.run("dvc", "status").stdout
-    assert _digests(built_repo.path) == before
+    assert digests(built_repo.path, OUTPUTS) == before
 
 
-def test_diverging_training_names_the_epoch_and_writes_no_model(built_repo):
-    before = _digests(built_repo.path)
+def test_diverging_training_names_the_epoch_and_loses_nothing(built_repo):
+    trained = ("models/unconditional.pt", "reports/train/unconditional/plots/metrics/loss.tsv")
+    before = digests(built_repo.path, OUTPUTS + trained)
     proc = built_repo.run("dvc", "exp", "run", "-S", "denoiser.lr=1e12", check=False)
     _assert_one_line_error(proc, "epoch", "denoiser.lr")
     assert not list((built_repo.path / "models").glob(".*.tmp"))
-    # DVC cleared the stage's outputs before running it; the old params restore them.
+    assert not (built_repo.path / trained[0]).exists()  # DVC cleared it before the run
+    # `dvc checkout` brings back every cached output; metrics (cache: false) live in git.
+    built_repo.run("dvc", "checkout", "--force")
+    built_repo.run("git", "checkout", "--", "reports/metrics/train.json")
+    assert digests(built_repo.path, OUTPUTS + trained) == before
+    # With the old params, repro has nothing to train again.
     built_repo.run("git", "checkout", "--", "params.yaml")
     log = built_repo.run("dvc", "repro").stdout
-    assert "Stage 'train' is cached - skipping run" in log, log
-    assert _digests(built_repo.path) == before
+    assert "Running stage 'train'" not in log, log
+    assert digests(built_repo.path, OUTPUTS + trained) == before
 
 
 def _stage_pids(repo: Path, script: str) -> list[int]:
@@ -94,7 +92,7 @@ def _stage_pids(repo: Path, script: str) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the stage process")
 def test_killed_training_leaves_no_half_written_model_and_repro_recovers(built_repo):
     repo = built_repo.path
-    before = _digests(repo)
+    before = digests(repo, OUTPUTS)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["denoiser"]["epochs"] = 1_000_000
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -120,7 +118,7 @@ def test_killed_training_leaves_no_half_written_model_and_repro_recovers(built_r
     built_repo.run("git", "checkout", "--", "params.yaml")
     built_repo.run("dvc", "repro")
     assert "up to date" in built_repo.run("dvc", "status").stdout
-    assert _digests(repo) == before
+    assert digests(repo, OUTPUTS) == before
 
 
 def test_forced_repro_gives_a_byte_identical_lock(built_repo):

@@ -1,4 +1,5 @@
-"""End to end on tiny params: dvc repro builds everything; an experiment re-runs sampling only."""
+"""End to end on tiny params: dvc repro builds everything; an experiment re-runs sampling only,
+the comparison commands show it, and going back restores the old outputs from the run cache."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import html
 import json
 import re
 
+from conftest import Scratch, digests
+
 from genlab.report import shown
 
+SAMPLE_OUTPUTS = (
+    "reports/samples/unconditional.csv",
+    "reports/metrics/sampling.json",
+    "reports/figures/seed_grid.png",
+    "reports/figures/determinism.png",
+)
 FIGURES = (
     "forward_process",
     "loss_unconditional",
@@ -29,14 +38,16 @@ def test_repro_builds_every_output(built_repo):
     assert "up to date" in status.stdout
 
 
-def test_sampling_experiment_reruns_sampling_only(built_repo):
+def test_sampling_experiment_reruns_sampling_only_and_going_back_restores_it(built_repo, tmp_path):
     before = json.loads((built_repo.path / "reports/metrics/sampling.json").read_text())
+    outputs = digests(built_repo.path, SAMPLE_OUTPUTS)
     ran = built_repo.run("dvc", "exp", "run", "-S", "sampler.steps=5").stdout
     assert "Running stage 'sample'" in ran
     for stage in ("data", "train", "figures"):
         assert f"Running stage '{stage}'" not in ran, ran
     after = json.loads((built_repo.path / "reports/metrics/sampling.json").read_text())
     assert after["nfe"] == 2 * 5 - 1 + 1 != before["nfe"]
+    assert digests(built_repo.path, SAMPLE_OUTPUTS) != outputs
 
     diff = built_repo.run("dvc", "metrics", "diff", "--json")
     changed = json.loads(diff.stdout)["reports/metrics/sampling.json"]
@@ -52,6 +63,26 @@ def test_sampling_experiment_reruns_sampling_only(built_repo):
                     expected.add((path, key, shown(change["old"]), shown(change["new"])))
     assert ("params.yaml", "sampler.steps", "10", "5") in expected
     assert shown_rows == expected
+
+    # The commands that compare experiments work here and on a fresh clone.
+    for args in (
+        ("dvc", "exp", "show", "--no-pager"),
+        ("dvc", "plots", "diff", "HEAD", "-o", str(tmp_path / "plots")),
+    ):
+        built_repo.run(*args)
+    built_repo.run("git", "clone", "-q", str(built_repo.path), str(tmp_path / "clone"))
+    fresh = Scratch(tmp_path / "clone")
+    assert json.loads(fresh.run("dvc", "metrics", "show", "--json").stdout)
+    fresh.run("dvc", "params", "diff")
+    fresh.run("dvc", "exp", "show", "--no-pager")
+
+    # Going back to the old params restores `sample` from the run cache, byte for byte.
+    built_repo.run("git", "checkout", "--", "params.yaml")
+    back = built_repo.run("dvc", "exp", "run").stdout
+    assert "Stage 'sample' is cached - skipping run" in back, back
+    for stage in ("sample", "train"):
+        assert f"Running stage '{stage}'" not in back, back
+    assert digests(built_repo.path, SAMPLE_OUTPUTS) == outputs
 
 
 def _comparison_rows(page: str) -> set[tuple[str, ...]]:
