@@ -51,8 +51,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _level(item) in LEVELS:
             item.add_marker(getattr(pytest.mark, _level(item)))
-    # Fast levels first: a worker that needs the built template meets it last.
-    items.sort(key=lambda item: LEVELS.index(_level(item)) if _level(item) in LEVELS else 0)
+    # The end-to-end tests on the built template first, then the rest: with two workers
+    # (`make test`), xdist gives the first worker the first half of this list, so the
+    # template's build starts at once while the other worker runs everything that does not
+    # need it; work stealing evens out the ends.
+    items.sort(key=_order)
+
+
+def _order(item: pytest.Item) -> int:
+    if {"built_repo", "built_template"} & set(getattr(item, "fixturenames", ())):
+        return 0
+    return 1 + (LEVELS.index(_level(item)) if _level(item) in LEVELS else 0)
 
 
 @pytest.fixture
