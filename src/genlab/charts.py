@@ -8,14 +8,13 @@ constraints.txt, so the pages built from it are the same bytes on every machine.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from genlab.common.errors import GenlabError
-from genlab.common.io import write_text
+from genlab.common.io import cache_path, write_text
 
 # dvc-render fills these in a template; the bundle must not contain them.
 DVC_PLACEHOLDERS = ("{plot_divs}", "{scripts}", "{refresh_tag}")
@@ -144,11 +143,6 @@ def chart_spec(chart: Chart, root: Path) -> dict:
     return spec
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "genlab"
-
-
 def script_json(value: object) -> str:
     """JSON safe inside an HTML <script>: no `</` that could close the element early."""
     return json.dumps(value, sort_keys=True, allow_nan=False).replace("</", "<\\/")
@@ -163,7 +157,7 @@ def offline_bundle() -> str:
     """
     import vl_convert
 
-    cache = _cache_dir() / f"vega-bundle-{vl_convert.__version__}.js"
+    cache = cache_path(f"vega-bundle-{vl_convert.__version__}.js")
     try:
         bundle = cache.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -29,8 +29,8 @@ FIGURES = [
     ),
     Entry(
         "figures/loss.png",
-        "Training loss per step (squared error summed over the 784 pixels), and its mean "
-        "per epoch.",
+        "Training loss per step (squared error summed over the 784 pixels, EDM-weighted "
+        "for img_unet.parameterization edm), and its mean per epoch.",
         ("img_train.epochs", "img_train.batch_size", "img_train.lr", "img_unet.channels"),
     ),
     Entry(

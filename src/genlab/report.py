@@ -28,8 +28,14 @@ SECTIONS: dict[str, list[Entry]] = {
         ),
         Entry(
             "figures/loss_unconditional.png",
-            "Training loss per epoch (full batch) and its moving average.",
-            ("denoiser.width", "denoiser.depth", "denoiser.epochs", "denoiser.lr"),
+            "Training loss per epoch (one batch each) and its moving average.",
+            (
+                "denoiser.width",
+                "denoiser.depth",
+                "denoiser.epochs",
+                "denoiser.batch_size",
+                "denoiser.lr",
+            ),
         ),
         Entry(
             "figures/seed_grid.png",

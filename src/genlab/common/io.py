@@ -63,6 +63,13 @@ def write_json(path: Path | str, data: dict, digits: int = 6) -> None:
         tmp.write_text(json.dumps(_rounded(data, digits), indent=2, sort_keys=True) + "\n")
 
 
+def cache_path(name: str) -> Path:
+    """A file in genlab's folder of the user's cache ($XDG_CACHE_HOME/genlab, else
+    ~/.cache/genlab): things worth keeping between runs that never change an output."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "genlab" / name
+
+
 def write_text(path: Path | str, text: str) -> None:
     """Write text as UTF-8 bytes, whatever the machine's locale."""
     with atomic_path(path) as tmp:

@@ -67,7 +67,8 @@ class Denoiser(nn.Module):
         """The network's fixed (unlearned) inputs: x_t, scaled when `scale_input`, the time
         features, and sin/cos of the scaled x_t at octave frequencies."""
         t = _per_row(t, x)
-        xs = x / _scale(schedule.sigma(t.reshape(-1, 1))) if self.cfg.scale_input else x
+        sigma = schedule.sigma(t.reshape(-1, 1))
+        xs = x / torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else x
         parts = [xs, self.time_features(t, schedule)]
         if self.cfg.x_fourier:
             # sin and cos of the input at octave frequencies: lets the MLP draw sharp edges
@@ -88,7 +89,7 @@ class Denoiser(nn.Module):
         exactly eps (sigma a column). With the training loss's weight, ||eps_pred - eps||^2 w
         equals ||F - target||^2 for both parameterisations (docs/denoiser.md)."""
         if self.cfg.parameterization == "edm":
-            scale = _scale(sigma)
+            scale = torch.sqrt(sigma**2 + SIGMA_DATA**2)
             return (sigma * x / scale**2 - eps) * (scale / SIGMA_DATA)
         return eps
 
@@ -102,11 +103,7 @@ class Denoiser(nn.Module):
         t = _per_row(t, x)
         out = self.head(self.features(x, t, schedule), labels)
         if self.cfg.parameterization == "edm":
-            # D = c_skip x + c_out F written as a noise prediction (x - D) / sigma: the ideal
-            # denoiser of N(0, SIGMA_DATA^2 I) data plus a correction of scale c_out / sigma.
-            sigma = schedule.sigma(t.reshape(-1, 1))
-            scale = _scale(sigma)
-            return sigma * x / scale**2 - (SIGMA_DATA / scale) * out
+            return edm_eps(x, schedule.sigma(t.reshape(-1, 1)), out, SIGMA_DATA)
         return out
 
 
@@ -115,9 +112,13 @@ def _per_row(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return t.to(x.dtype).expand(x.shape[0]) if t.dim() == 0 else t.to(x.dtype)
 
 
-def _scale(sigma: torch.Tensor) -> torch.Tensor:
-    """sqrt(sigma^2 + SIGMA_DATA^2): the size of x_t at noise level sigma."""
-    return torch.sqrt(sigma**2 + SIGMA_DATA**2)
+def edm_eps(x: torch.Tensor, sigma: torch.Tensor, out: torch.Tensor, s: float) -> torch.Tensor:
+    """EDM's clean-point estimate D = c_skip x + c_out F written as the noise prediction
+    (x - D) / sigma = sigma x / (sigma^2 + s^2) - (s / sqrt(sigma^2 + s^2)) F, for data of
+    scale s (sigma a column): the exact eps of N(0, s^2 I) data plus the network's
+    correction, which fades as s / sigma at high noise (docs/denoiser.md)."""
+    scale = torch.sqrt(sigma**2 + s**2)
+    return sigma * x / scale**2 - (s / scale) * out
 
 
 def noise_schedule(cfg: DenoiserConfig) -> Schedule:

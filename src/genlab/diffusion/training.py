@@ -53,10 +53,8 @@ def denoising_loss(
     lambda(sigma) ||D_x0 - x0||^2 written in noise units (docs/denoiser.md).
     """
     cfg = cfg or model.cfg
-    sigma = draw_sigmas(cfg, schedule, x0.shape[0], generator, x0)[:, None]
-    eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    t = schedule.t_of_sigma(sigma[:, 0])
-    pred = model(x0 + sigma * eps, t, schedule, labels)
+    x, eps, sigma = _noised(cfg, schedule, x0, generator)
+    pred = model(x, schedule.t_of_sigma(sigma[:, 0]), schedule, labels)
     loss = ((pred - eps) ** 2).sum(dim=1)
     if cfg.parameterization == "edm":
         s2 = model.sigma_data**2
@@ -74,12 +72,18 @@ def noised_examples(
     """Noise each row of x0 once, as `denoising_loss` does, and return the network's
     features and the head's regression target: the loss is then
     mean ||model.head(features) - target||^2, the same value with no work outside the MLP."""
+    x, eps, sigma = _noised(cfg, schedule, x0, generator)
+    features = model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule)
+    return features, model.head_target(x, eps, sigma)
+
+
+def _noised(
+    cfg: DenoiserConfig, schedule: Schedule, x0: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x = x0 + sigma eps with a training noise level per row: (x, eps, sigma as a column)."""
     sigma = draw_sigmas(cfg, schedule, x0.shape[0], generator, x0)[:, None]
     eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    x = x0 + sigma * eps
-    return model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule), model.head_target(
-        x, eps, sigma
-    )
+    return x0 + sigma * eps, eps, sigma
 
 
 def train_denoiser(

@@ -11,7 +11,6 @@ import contextlib
 import copy
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,7 +22,14 @@ import torch.nn.functional as F
 
 from genlab.common.cli import cpu_capability, native_bfloat16
 from genlab.common.errors import GenlabError
-from genlab.common.io import load_checkpoint, load_state, save_checkpoint, write_json, write_live
+from genlab.common.io import (
+    cache_path,
+    load_checkpoint,
+    load_state,
+    save_checkpoint,
+    write_json,
+    write_live,
+)
 from genlab.gpt.config import GptConfig, ModelConfig
 from genlab.gpt.model import GPT
 from genlab.gpt.tokenizer import TextTokenizer, from_dict
@@ -167,11 +173,6 @@ def seconds_per_step(
 BF16_MARGIN = 1.25
 
 
-def _probe_cache() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "genlab" / "precision.json"
-
-
 def resolve_precision(
     cfg: GptConfig, vocab_size: int, train_ids: torch.Tensor, device: torch.device
 ) -> tuple[str, str]:
@@ -191,7 +192,7 @@ def resolve_precision(
     shape = (cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size, cfg.batch_size, vocab_size)
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_capability()
     key = f"{hardware} torch {torch.__version__} threads {torch.get_num_threads()} {shape}"
-    cache = _probe_cache()
+    cache = cache_path("precision.json")
     try:
         known = json.loads(cache.read_text())
     except (OSError, ValueError):

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genlab.diffusion.model import edm_eps
 from genlab.images.config import UNetConfig
 
 SIDE = 28
@@ -182,10 +183,8 @@ class ImageDenoiser(nn.Module):
         img = (x * scale[:, None]).reshape(n, 1, SIDE, SIDE)
         out = self.unet(img, noise_input(sigma).to(x.dtype), labels).reshape(n, PIXELS)
         if self.parameterization == "edm":
-            # eps = sigma x / (sigma^2 + s^2) - (s / sqrt(sigma^2 + s^2)) F: the exact eps of
-            # N(0, s^2) data plus a correction that vanishes at high noise, where eps ~ x / sigma
-            # then comes from the input itself, each image's own scale included. With s = 1
-            # (VP) F is minus the v-prediction of Salimans & Ho 2022 (docs/images.md).
-            sigma = sigma.to(x.dtype)[:, None]
-            return sigma * scale[:, None] ** 2 * x - (s * scale)[:, None] * out
+            # At high noise eps ~ x / sigma then comes from the input itself, each image's own
+            # scale included. With s = 1 (VP) F is minus the v-prediction of Salimans & Ho
+            # 2022 (docs/images.md).
+            return edm_eps(x, sigma.to(x.dtype)[:, None], out, s)
         return out
