@@ -1,0 +1,150 @@
+"""Where the conditional model's ODE log p error comes from: the noise in its regression target.
+
+Trains the conditional denoiser as the `train_conditional` stage does (the same params, data,
+batches and learning rates) but lets the head regress on one of three targets, then prints
+the error of the probability-flow ODE log p at the nine grid cells' centres, per seed:
+
+- sample: the drawn noise eps, denoising score matching as in the pipeline;
+- stf: the stable target field (Xu et al. 2023): the posterior mean of the noise given x
+  over the drawn point and `--refs` other training points of its class, each weighted by
+  N(x; x0_j, sigma^2 I). Less noise wherever sigma exceeds the points' spacing;
+- exact: the true denoiser of the uniform cell (`truth.region_mass`): no noise at all.
+
+    python benchmarks/ode_error_sources.py --targets sample,stf,exact --seeds 0,1 --jobs 2
+
+Every target has the same minimiser (the denoiser of the data), so what the table shows
+is what the target's noise does to the trained network (docs/denoiser.md, round 4).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+import pandas as pd
+import torch
+import typer
+
+from genlab.config import PARAMS_FILE, Config, load_config
+from genlab.diffusion.data import make_classes
+from genlab.diffusion.likelihood import exact_eps_for, ode_logp
+from genlab.diffusion.model import Denoiser, eps_fn, noise_schedule
+from genlab.diffusion.training import CHUNK_ROWS, _learning_rates, _noised, _Shuffler
+from genlab.diffusion.truth import log_density, num_classes
+
+CENTRES = tuple((x, y) for x in (-2 / 3, 0.0, 2 / 3) for y in (-2 / 3, 0.0, 2 / 3))
+
+
+def stf_eps(
+    x: torch.Tensor,
+    sigma: torch.Tensor,
+    x0: torch.Tensor,
+    labels: torch.Tensor,
+    data: tuple[torch.Tensor, torch.Tensor],
+    refs: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The stable target field: E[eps | x] over each row's own point and `refs` random points
+    of its class (sigma a column)."""
+    points, classes = data
+    out = torch.empty_like(x)
+    for c in labels.unique():
+        rows = (labels == c).nonzero()[:, 0]
+        pool = (classes == c).nonzero()[:, 0]
+        ref = points[pool[torch.randint(len(pool), (refs,), generator=generator)]]
+        xr, sr, own = x[rows], sigma[rows], x0[rows]
+        logits = torch.cat(
+            [-((xr - own) ** 2).sum(1, keepdim=True), -(torch.cdist(xr, ref) ** 2)], dim=1
+        ) / (2 * sr**2)
+        w = torch.softmax(logits, dim=1)
+        mean = w[:, :1] * own + w[:, 1:] @ ref
+        out[rows] = (xr - mean) / sr
+    return out
+
+
+def train(cfg: Config, target: str, seed: int, refs: int, threads: int) -> Denoiser:
+    """The conditional denoiser trained on `target`: the stage's loop with another target."""
+    torch.set_num_threads(threads)
+    d = replace(
+        cfg.denoiser,
+        epochs=cfg.conditional.epochs,
+        batch_size=cfg.conditional.batch_size,
+        seed=seed,
+        device="cpu",
+    )
+    layout = cfg.classes.layout
+    frame = make_classes(cfg.classes.n, cfg.classes.seed, layout)
+    points = torch.tensor(frame[["x", "y"]].to_numpy(), dtype=torch.float32)
+    classes = torch.tensor(frame["label"].to_numpy())
+    schedule = noise_schedule(d)
+    torch.manual_seed(seed)
+    model = Denoiser(d, num_classes(layout), cfg.conditional.class_dim, 2)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=d.lr, fused=True)
+    rates = _learning_rates(d)
+    batch = min(d.batch_size or len(points), len(points))
+    per_chunk = max(1, CHUNK_ROWS // batch)
+    order = _Shuffler(len(points), shuffle=batch < len(points), generator=gen)
+    exact = exact_eps_for(layout)
+    for first in range(0, d.epochs, per_chunk):
+        n = min(per_chunk, d.epochs - first)
+        rows = order.take(n * batch)
+        x0, labels = points[rows], classes[rows]
+        with torch.no_grad():
+            x, eps, sigma = _noised(d, schedule, x0, gen)
+            if target == "stf":
+                eps = stf_eps(x, sigma, x0, labels, (points, classes), refs, gen)
+        if target == "exact":
+            eps = exact(labels)(x.double(), sigma.double()).float()
+        with torch.no_grad():
+            features = model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule)
+            targets = model.head_target(x, eps, sigma)
+        for i in range(n):
+            part = slice(i * batch, (i + 1) * batch)
+            loss = ((model.head(features[part], labels[part]) - targets[part]) ** 2).sum(1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.param_groups[0]["lr"] = rates[first + i]
+            opt.step()
+    return model.eval()
+
+
+def score(cfg: Config, target: str, seed: int, refs: int, threads: int) -> dict[str, object]:
+    """Train one model and return its ODE log p errors at the cell centres."""
+    start = time.perf_counter()
+    model = train(cfg, target, seed, refs, threads)
+    seconds = time.perf_counter() - start
+    layout = cfg.classes.layout
+    xy = torch.tensor(CENTRES, dtype=torch.float64)
+    labels = torch.arange(len(CENTRES))  # grid layout: class = 3 column + row
+    schedule = noise_schedule(model.cfg)
+    logp, _ = ode_logp(eps_fn(model.double(), schedule, labels), xy, schedule, 200)
+    error = (logp - log_density(xy, labels, layout)).tolist()
+    row = {"target": target, "seed": seed, "train_s": seconds}
+    row |= {"mean_abs": sum(map(abs, error)) / len(error), "max_abs": max(map(abs, error))}
+    row |= {"centre": error[4], "corner": error[0]}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main(
+    targets: str = typer.Option("sample,stf,exact", help="comma-separated: sample, stf, exact."),
+    seeds: str = typer.Option("0,1", help="comma-separated training seeds."),
+    refs: int = typer.Option(512, help="stf: reference points per class."),
+    jobs: int = typer.Option(1, help="models trained at once."),
+    threads: int = typer.Option(1, help="torch threads per model."),
+) -> None:
+    """Train the conditional model on each target and seed; print its ODE log p errors."""
+    cfg = load_config(PARAMS_FILE)
+    if cfg.classes.layout != "grid":
+        raise typer.BadParameter(f"classes.layout is {cfg.classes.layout!r}; this needs grid")
+    runs = [(t.strip(), int(s)) for t in targets.split(",") for s in seeds.split(",")]
+    with ProcessPoolExecutor(jobs) as pool:
+        rows = [f.result() for f in [pool.submit(score, cfg, *r, refs, threads) for r in runs]]
+    print(pd.DataFrame(rows).round(3).to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    typer.run(main)
