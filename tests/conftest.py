@@ -119,6 +119,8 @@ TINY_PARAMS = {
         "device": "cpu",
     },
     "gpt_analysis": {
+        # 12 short words, the least allowed: the attention figures' size grows with it
+        "attention_prompt": "I saw a cat and a dog and a rat go by",
         "prompts": ["Alice"],
         "max_new_tokens": 10,
         "prob_tokens": 10,
