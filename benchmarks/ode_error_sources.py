@@ -8,9 +8,12 @@ the error of the probability-flow ODE log p at the nine grid cells' centres, per
 - stf: the stable target field (Xu et al. 2023): the posterior mean of the noise given x
   over the drawn point and `--refs` other training points of its class, each weighted by
   N(x; x0_j, sigma^2 I). Less noise wherever sigma exceeds the points' spacing;
-- exact: the true denoiser of the uniform cell (`truth.region_mass`): no noise at all.
+- exact: the true denoiser of the uniform cell (`truth.region_mass`): no noise at all;
+  exact_low / exact_high: the true denoiser only below / above sigma = `--split`, the drawn
+  noise elsewhere.
 
     python benchmarks/ode_error_sources.py --targets sample,stf,exact --seeds 0,1 --jobs 2
+    python benchmarks/ode_error_sources.py --targets sample --denoiser '{"ema": 0.999}'
 
 Every target has the same minimiser (the denoiser of the data), so what the table shows
 is what the target's noise does to the trained network (docs/denoiser.md, round 4).
@@ -64,7 +67,7 @@ def stf_eps(
     return out
 
 
-def train(cfg: Config, target: str, seed: int, refs: int, threads: int) -> Denoiser:
+def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads: int) -> Denoiser:
     """The conditional denoiser trained on `target`: the stage's loop with another target."""
     torch.set_num_threads(threads)
     d = replace(
@@ -96,8 +99,11 @@ def train(cfg: Config, target: str, seed: int, refs: int, threads: int) -> Denoi
             x, eps, sigma = _noised(d, schedule, x0, gen)
             if target == "stf":
                 eps = stf_eps(x, sigma, x0, labels, (points, classes), refs, gen)
-        if target == "exact":
-            eps = exact(labels)(x.double(), sigma.double()).float()
+        if target.startswith("exact"):
+            true_eps = exact(labels)(x.double(), sigma.double()).float()
+            low = sigma < split  # exact_low / exact_high: the true denoiser on one side only
+            keep = {"exact": True, "exact_low": low, "exact_high": ~low}[target]
+            eps = torch.where(keep, true_eps, eps)
         with torch.no_grad():
             features = model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule)
             targets = model.head_target(x, eps, sigma)
@@ -111,10 +117,12 @@ def train(cfg: Config, target: str, seed: int, refs: int, threads: int) -> Denoi
     return model.eval()
 
 
-def score(cfg: Config, target: str, seed: int, refs: int, threads: int) -> dict[str, object]:
+def score(
+    cfg: Config, target: str, seed: int, refs: int, split: float, threads: int
+) -> dict[str, object]:
     """Train one model and return its ODE log p errors at the cell centres."""
     start = time.perf_counter()
-    model = train(cfg, target, seed, refs, threads)
+    model = train(cfg, target, seed, refs, split, threads)
     seconds = time.perf_counter() - start
     layout = cfg.classes.layout
     xy = torch.tensor(CENTRES, dtype=torch.float64)
@@ -130,19 +138,25 @@ def score(cfg: Config, target: str, seed: int, refs: int, threads: int) -> dict[
 
 
 def main(
-    targets: str = typer.Option("sample,stf,exact", help="comma-separated: sample, stf, exact."),
+    targets: str = typer.Option(
+        "sample,stf,exact", help="comma-separated: sample, stf, exact, exact_low, exact_high."
+    ),
     seeds: str = typer.Option("0,1", help="comma-separated training seeds."),
     refs: int = typer.Option(512, help="stf: reference points per class."),
+    split: float = typer.Option(0.1, help="exact_low / exact_high: the sigma between them."),
     jobs: int = typer.Option(1, help="models trained at once."),
     threads: int = typer.Option(1, help="torch threads per model."),
+    denoiser: str = typer.Option("", help='JSON of `denoiser` overrides, e.g. {"ema": 0.999}.'),
 ) -> None:
     """Train the conditional model on each target and seed; print its ODE log p errors."""
     cfg = load_config(PARAMS_FILE)
+    cfg = replace(cfg, denoiser=replace(cfg.denoiser, **json.loads(denoiser or "{}")))
     if cfg.classes.layout != "grid":
         raise typer.BadParameter(f"classes.layout is {cfg.classes.layout!r}; this needs grid")
     runs = [(t.strip(), int(s)) for t in targets.split(",") for s in seeds.split(",")]
     with ProcessPoolExecutor(jobs) as pool:
-        rows = [f.result() for f in [pool.submit(score, cfg, *r, refs, threads) for r in runs]]
+        futures = [pool.submit(score, cfg, *run, refs, split, threads) for run in runs]
+        rows = [f.result() for f in futures]
     print(pd.DataFrame(rows).round(3).to_markdown(index=False))
 
 
