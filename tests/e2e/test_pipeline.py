@@ -49,15 +49,18 @@ def test_sampling_experiment_reruns_sampling_only_and_going_back_restores_it(bui
     assert after["nfe"] == 2 * 5 - 1 + 1 != before["nfe"]
     assert digests(built_repo.path, SAMPLE_OUTPUTS) != outputs
 
-    diff = built_repo.run("dvc", "metrics", "diff", "--json")
-    changed = json.loads(diff.stdout)["reports/metrics/sampling.json"]
+    diffs = {
+        kind: json.loads(built_repo.run("dvc", kind, "diff", "--json").stdout)
+        for kind in ("params", "metrics")
+    }
+    changed = diffs["metrics"]["reports/metrics/sampling.json"]
     assert changed["nfe"]["old"] == before["nfe"] and changed["nfe"]["new"] == after["nfe"]
 
     # The web page lists the same differences as `dvc params diff` and `dvc metrics diff`.
     shown_rows = _comparison_rows((built_repo.path / "reports/index.html").read_text())
     expected = set()
-    for command in (("params", "diff"), ("metrics", "diff")):
-        for path, keys in json.loads(built_repo.run("dvc", *command, "--json").stdout).items():
+    for diff in diffs.values():
+        for path, keys in diff.items():
             for key, change in keys.items():
                 if path == "params.yaml" or path.startswith("reports/metrics/"):
                     expected.add((path, key, shown(change["old"]), shown(change["new"])))
