@@ -13,10 +13,11 @@ the error of the probability-flow ODE log p at the nine grid cells' centres, per
   noise elsewhere.
 
     python benchmarks/ode_error_sources.py --targets sample,stf,exact --seeds 0,1 --jobs 2
-    python benchmarks/ode_error_sources.py --targets sample --denoiser '{"ema": 0.999}'
+    python benchmarks/ode_error_sources.py --denoiser '{"sigma_sampling": "lognormal"}'
 
-Every target has the same minimiser (the denoiser of the data), so what the table shows
-is what the target's noise does to the trained network (docs/denoiser.md, round 4).
+`sample` and `stf` are minimised by the denoiser of the training points, `exact` by that of
+the true density: the rows show what the target's noise, and the training set's own
+deviation from the truth, do to the trained network (docs/denoiser.md, round 4).
 """
 
 from __future__ import annotations
@@ -49,14 +50,14 @@ def stf_eps(
     refs: int,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """The stable target field: E[eps | x] over each row's own point and `refs` random points
-    of its class (sigma a column)."""
+    """The stable target field of one batch: E[eps | x] over each row's own point and `refs`
+    points of its class drawn without replacement (they may include the row's own point)."""
     points, classes = data
     out = torch.empty_like(x)
     for c in labels.unique():
         rows = (labels == c).nonzero()[:, 0]
         pool = (classes == c).nonzero()[:, 0]
-        ref = points[pool[torch.randint(len(pool), (refs,), generator=generator)]]
+        ref = points[pool[torch.randperm(len(pool), generator=generator)[:refs]]]
         xr, sr, own = x[rows], sigma[rows], x0[rows]
         logits = torch.cat(
             [-((xr - own) ** 2).sum(1, keepdim=True), -(torch.cdist(xr, ref) ** 2)], dim=1
@@ -85,6 +86,7 @@ def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads:
     torch.manual_seed(seed)
     model = Denoiser(d, num_classes(layout), cfg.conditional.class_dim, 2)
     gen = torch.Generator().manual_seed(seed)
+    ref_gen = torch.Generator().manual_seed(seed + 1)  # leaves `gen`'s draws as in `sample`
     opt = torch.optim.Adam(model.parameters(), lr=d.lr, fused=True)
     rates = _learning_rates(d)
     batch = min(d.batch_size or len(points), len(points))
@@ -97,12 +99,15 @@ def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads:
         x0, labels = points[rows], classes[rows]
         with torch.no_grad():
             x, eps, sigma = _noised(d, schedule, x0, gen)
-            if target == "stf":
-                eps = stf_eps(x, sigma, x0, labels, (points, classes), refs, gen)
+            if target == "stf":  # fresh references for every epoch's batch, as in the paper
+                for i in range(n):
+                    b = slice(i * batch, (i + 1) * batch)
+                    data = (points, classes)
+                    eps[b] = stf_eps(x[b], sigma[b], x0[b], labels[b], data, refs, ref_gen)
         if target.startswith("exact"):
             true_eps = exact(labels)(x.double(), sigma.double()).float()
             low = sigma < split  # exact_low / exact_high: the true denoiser on one side only
-            keep = {"exact": True, "exact_low": low, "exact_high": ~low}[target]
+            keep = {"exact": torch.ones_like(low), "exact_low": low, "exact_high": ~low}[target]
             eps = torch.where(keep, true_eps, eps)
         with torch.no_grad():
             features = model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule)
@@ -146,11 +151,16 @@ def main(
     split: float = typer.Option(0.1, help="exact_low / exact_high: the sigma between them."),
     jobs: int = typer.Option(1, help="models trained at once."),
     threads: int = typer.Option(1, help="torch threads per model."),
-    denoiser: str = typer.Option("", help='JSON of `denoiser` overrides, e.g. {"ema": 0.999}.'),
+    denoiser: str = typer.Option("", help='JSON of `denoiser` overrides, e.g. {"lr": 0.01}.'),
+    points: int = typer.Option(0, help="training points (classes.n); 0: the params value."),
 ) -> None:
     """Train the conditional model on each target and seed; print its ODE log p errors."""
     cfg = load_config(PARAMS_FILE)
+    if points:
+        cfg = replace(cfg, classes=replace(cfg.classes, n=points))
     cfg = replace(cfg, denoiser=replace(cfg.denoiser, **json.loads(denoiser or "{}")))
+    if cfg.denoiser.ema or cfg.denoiser.noise_draws != 1:
+        raise typer.BadParameter("this loop has no EMA and one noise draw: leave ema, noise_draws")
     if cfg.classes.layout != "grid":
         raise typer.BadParameter(f"classes.layout is {cfg.classes.layout!r}; this needs grid")
     runs = [(t.strip(), int(s)) for t in targets.split(",") for s in seeds.split(",")]

@@ -29,6 +29,8 @@ def test_queue_runs_two_experiments_without_retraining(built_repo):
         assert time.monotonic() < deadline, built_repo.run("dvc", "queue", "status").stdout
         time.sleep(1)
         polls += 1
+    # The ref is written when the results are collected, before the outputs reach the cache
+    # and the worker cleans up: wait for the queue itself to finish too.
     while not _queue_done(built_repo):
         assert time.monotonic() < deadline, built_repo.run("dvc", "queue", "status").stdout
         time.sleep(1)
