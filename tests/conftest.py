@@ -58,22 +58,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_order)
 
 
-# The longest tests on the template, longest first: the first worker takes them from the
-# head of its queue while the other steals short ones from the tail, so both finish together.
-LONGEST = (
-    "test_forced_repro_gives_a_byte_identical_lock",
-    "test_queue_runs_two_experiments_without_retraining",
-    "test_sampling_experiment_reruns_sampling_only_and_going_back_restores_it",
-    "test_bad_overrides_stop_with_one_line_before_work_and_keep_outputs",
-    "test_gpt_params_rerun_what_they_change_and_going_back_does_not_retrain",
-)
-
-
-def _order(item: pytest.Item) -> tuple[int, int]:
+def _order(item: pytest.Item) -> int:
     if {"built_repo", "built_template"} & set(getattr(item, "fixturenames", ())):
-        name = getattr(item, "originalname", item.name)
-        return 0, LONGEST.index(name) if name in LONGEST else len(LONGEST)
-    return 1 + (LEVELS.index(_level(item)) if _level(item) in LEVELS else 0), 0
+        return 0
+    return 1 + (LEVELS.index(_level(item)) if _level(item) in LEVELS else 0)
 
 
 @pytest.fixture
