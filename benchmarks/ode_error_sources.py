@@ -1,7 +1,7 @@
 """Where the conditional model's ODE log p error comes from: the noise in its regression target.
 
-Trains the conditional denoiser as the `train_conditional` stage does (the same params, data,
-batches and learning rates) but lets the head regress on one of three targets, then prints
+Trains the conditional denoiser as the `train_conditional` stage does (`train_denoiser` with
+the same params and data) but lets the head regress on one of these targets, then prints
 the error of the probability-flow ODE log p at the nine grid cells' centres, per seed:
 
 - sample: the drawn noise eps, denoising score matching as in the pipeline;
@@ -35,9 +35,10 @@ from genlab.config import PARAMS_FILE, Config, load_config
 from genlab.diffusion.data import make_classes
 from genlab.diffusion.likelihood import exact_eps_for, ode_logp
 from genlab.diffusion.model import Denoiser, eps_fn, noise_schedule
-from genlab.diffusion.training import CHUNK_ROWS, _learning_rates, _noised, _Shuffler
+from genlab.diffusion.training import train_denoiser
 from genlab.diffusion.truth import log_density, num_classes
 
+TARGETS = ("sample", "stf", "exact", "exact_low", "exact_high")
 CENTRES = tuple((x, y) for x in (-2 / 3, 0.0, 2 / 3) for y in (-2 / 3, 0.0, 2 / 3))
 
 
@@ -69,7 +70,7 @@ def stf_eps(
 
 
 def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads: int) -> Denoiser:
-    """The conditional denoiser trained on `target`: the stage's loop with another target."""
+    """The conditional denoiser as its stage trains it, fitted to `target`."""
     torch.set_num_threads(threads)
     d = replace(
         cfg.denoiser,
@@ -82,44 +83,35 @@ def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads:
     frame = make_classes(cfg.classes.n, cfg.classes.seed, layout)
     points = torch.tensor(frame[["x", "y"]].to_numpy(), dtype=torch.float32)
     classes = torch.tensor(frame["label"].to_numpy())
-    schedule = noise_schedule(d)
-    torch.manual_seed(seed)
-    model = Denoiser(d, num_classes(layout), cfg.conditional.class_dim, 2)
-    gen = torch.Generator().manual_seed(seed)
-    ref_gen = torch.Generator().manual_seed(seed + 1)  # leaves `gen`'s draws as in `sample`
-    opt = torch.optim.Adam(model.parameters(), lr=d.lr, fused=True)
-    rates = _learning_rates(d)
-    batch = min(d.batch_size or len(points), len(points))
-    per_chunk = max(1, CHUNK_ROWS // batch)
-    order = _Shuffler(len(points), shuffle=batch < len(points), generator=gen)
+    rows = len(points) * d.noise_draws
+    batch = d.batch_size if 0 < d.batch_size < rows else rows  # as train_denoiser batches
+    ref_gen = torch.Generator().manual_seed(seed + 1)  # leaves the training draws as in `sample`
     exact = exact_eps_for(layout)
-    for first in range(0, d.epochs, per_chunk):
-        n = min(per_chunk, d.epochs - first)
-        rows = order.take(n * batch)
-        x0, labels = points[rows], classes[rows]
-        with torch.no_grad():
-            x, eps, sigma = _noised(d, schedule, x0, gen)
-            if target == "stf":  # fresh references for every epoch's batch, as in the paper
-                for i in range(n):
-                    b = slice(i * batch, (i + 1) * batch)
-                    data = (points, classes)
-                    eps[b] = stf_eps(x[b], sigma[b], x0[b], labels[b], data, refs, ref_gen)
-        if target.startswith("exact"):
-            true_eps = exact(labels)(x.double(), sigma.double()).float()
-            low = sigma < split  # exact_low / exact_high: the true denoiser on one side only
-            keep = {"exact": torch.ones_like(low), "exact_low": low, "exact_high": ~low}[target]
-            eps = torch.where(keep, true_eps, eps)
-        with torch.no_grad():
-            features = model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule)
-            targets = model.head_target(x, eps, sigma)
-        for i in range(n):
-            part = slice(i * batch, (i + 1) * batch)
-            loss = ((model.head(features[part], labels[part]) - targets[part]) ** 2).sum(1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.param_groups[0]["lr"] = rates[first + i]
-            opt.step()
-    return model.eval()
+
+    def stf(x0, labels, x, eps, sigma):  # fresh references for every epoch's batch
+        out = torch.empty_like(eps)
+        for b in (slice(i, i + batch) for i in range(0, len(x), batch)):
+            data = (points, classes)
+            out[b] = stf_eps(x[b], sigma[b], x0[b], labels[b], data, refs, ref_gen)
+        return out
+
+    def true(x0, labels, x, eps, sigma):  # exact_low / exact_high: on one side of `split`
+        true_eps = exact(labels)(x.double(), sigma.double()).float()
+        low = sigma < split
+        keep = {"exact": torch.ones_like(low), "exact_low": low, "exact_high": ~low}[target]
+        return torch.where(keep, true_eps, eps)
+
+    hook = None if target == "sample" else stf if target == "stf" else true
+    model, _ = train_denoiser(
+        points,
+        d,
+        torch.device("cpu"),
+        labels=classes,
+        num_classes=num_classes(layout),
+        class_dim=cfg.conditional.class_dim,
+        target=hook,
+    )
+    return model
 
 
 def score(
@@ -144,14 +136,14 @@ def score(
 
 def main(
     targets: str = typer.Option(
-        "sample,stf,exact", help="comma-separated: sample, stf, exact, exact_low, exact_high."
+        "sample,stf,exact", help=f"comma-separated, of: {', '.join(TARGETS)}."
     ),
     seeds: str = typer.Option("0,1", help="comma-separated training seeds."),
     refs: int = typer.Option(512, help="stf: reference points per class."),
     split: float = typer.Option(0.1, help="exact_low / exact_high: the sigma between them."),
     jobs: int = typer.Option(1, help="models trained at once."),
     threads: int = typer.Option(1, help="torch threads per model."),
-    denoiser: str = typer.Option("", help='JSON of `denoiser` overrides, e.g. {"lr": 0.01}.'),
+    denoiser: str = typer.Option("", help='JSON of `denoiser` overrides, e.g. {"ema": 0.999}.'),
     points: int = typer.Option(0, help="training points (classes.n); 0: the params value."),
 ) -> None:
     """Train the conditional model on each target and seed; print its ODE log p errors."""
@@ -159,11 +151,12 @@ def main(
     if points:
         cfg = replace(cfg, classes=replace(cfg.classes, n=points))
     cfg = replace(cfg, denoiser=replace(cfg.denoiser, **json.loads(denoiser or "{}")))
-    if cfg.denoiser.ema or cfg.denoiser.noise_draws != 1:
-        raise typer.BadParameter("this loop has no EMA and one noise draw: leave ema, noise_draws")
     if cfg.classes.layout != "grid":
         raise typer.BadParameter(f"classes.layout is {cfg.classes.layout!r}; this needs grid")
     runs = [(t.strip(), int(s)) for t in targets.split(",") for s in seeds.split(",")]
+    unknown = sorted({t for t, _ in runs} - set(TARGETS))
+    if unknown:
+        raise typer.BadParameter(f"unknown targets {unknown}; allowed: {', '.join(TARGETS)}")
     with ProcessPoolExecutor(jobs) as pool:
         futures = [pool.submit(score, cfg, *run, refs, split, threads) for run in runs]
         rows = [f.result() for f in futures]

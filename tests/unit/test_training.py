@@ -147,6 +147,27 @@ def test_head_regression_is_the_denoising_loss(parameterization):
     torch.testing.assert_close(loss, expected, rtol=1e-9, atol=0)
 
 
+def test_a_target_hook_replaces_the_drawn_noise_with_its_rows_and_labels():
+    torch.manual_seed(0)
+    cfg = replace(BASE, parameterization="edm", width=8, depth=1)
+    model = Denoiser(cfg, num_classes=3, class_dim=2).double()
+    x0 = torch.rand(64, 2, dtype=torch.float64) * 2 - 1
+    labels = torch.randint(0, 3, (64,))
+    seen = {}
+
+    def zero(rows, labs, x, eps, sigma):
+        seen.update(rows=rows, labels=labs, x=x, eps=eps, sigma=sigma)
+        return torch.zeros_like(eps)
+
+    gen = torch.Generator().manual_seed(5)
+    _, target = noised_examples(model, x0, SCHED, gen, cfg, labels, zero)
+    assert torch.equal(seen["rows"], x0) and torch.equal(seen["labels"], labels)
+    x, sigma = seen["x"], seen["sigma"]
+    torch.testing.assert_close(x, x0 + sigma * seen["eps"])  # the hook sees the drawn noise
+    torch.testing.assert_close(target, model.head_target(x, torch.zeros_like(x), sigma))
+    assert (target - model.head_target(x, seen["eps"], sigma)).abs().max() > 0.1
+
+
 def test_ema_returns_the_moving_average_of_the_weights():
     x0 = torch.rand(64, 2) * 2 - 1
     cfg = replace(BASE, width=8, depth=1, epochs=1)

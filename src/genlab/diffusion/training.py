@@ -21,6 +21,13 @@ CHECKPOINT_KIND = "denoiser"
 CHECK_EVERY = 100  # epochs between checks for a NaN or infinite loss
 CHUNK_ROWS = 1 << 18  # noised rows drawn and featurised at once (epochs x batch)
 
+# target(x0, labels, x, eps, sigma) -> the noise the head is fitted to in place of the drawn
+# eps (rows of one chunk; labels None for an unconditional model; sigma a column). A
+# benchmark's hook (benchmarks/ode_error_sources.py); training uses eps itself.
+NoiseTarget = Callable[
+    [torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
+]
+
 
 def draw_sigmas(
     cfg: DenoiserConfig, schedule: Schedule, n: int, generator: torch.Generator, like: torch.Tensor
@@ -68,11 +75,16 @@ def noised_examples(
     schedule: Schedule,
     generator: torch.Generator,
     cfg: DenoiserConfig,
+    labels: torch.Tensor | None = None,
+    target: NoiseTarget | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Noise each row of x0 once, as `denoising_loss` does, and return the network's
     features and the head's regression target: the loss is then
-    mean ||model.head(features) - target||^2, the same value with no work outside the MLP."""
+    mean ||model.head(features) - target||^2, the same value with no work outside the MLP.
+    `target`, when given, replaces the drawn noise (with the rows' `labels`)."""
     x, eps, sigma = _noised(cfg, schedule, x0, generator)
+    if target is not None:
+        eps = target(x0, labels, x, eps, sigma)
     features = model.features(x, schedule.t_of_sigma(sigma[:, 0]), schedule)
     return features, model.head_target(x, eps, sigma)
 
@@ -95,6 +107,7 @@ def train_denoiser(
     num_classes: int = 0,
     class_dim: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
+    target: NoiseTarget | None = None,
 ) -> tuple[Denoiser, list[float]]:
     """Adam on the dataset; returns the model (on CPU) and the loss per epoch.
 
@@ -104,7 +117,8 @@ def train_denoiser(
     lr_schedule "cosine" anneals the learning rate from `cfg.lr` to 0 over the epochs.
     With `cfg.ema` > 0 the returned model is the exponential moving average of the weights
     (decay `cfg.ema` per epoch). Stops with a GenlabError naming the epoch if the loss
-    becomes NaN or infinite (checked every CHECK_EVERY epochs).
+    becomes NaN or infinite (checked every CHECK_EVERY epochs). `target` replaces the drawn
+    noise as the regression target (`NoiseTarget`; a benchmark's hook).
 
     The noise of many epochs is drawn and turned into network features at once, so that an
     epoch is only the MLP's forward and backward pass and an Adam step: the loop is bound
@@ -129,9 +143,11 @@ def train_denoiser(
     for first in range(0, cfg.epochs, per_chunk):
         n = min(per_chunk, cfg.epochs - first)
         rows = order.take(n * batch)
-        with torch.no_grad():
-            features, targets = noised_examples(model, x0[rows], schedule, gen, cfg)
         classes = None if labels is None else labels[rows]
+        with torch.no_grad():
+            features, targets = noised_examples(
+                model, x0[rows], schedule, gen, cfg, classes, target
+            )
         for i in range(n):
             part = slice(i * batch, (i + 1) * batch)
             out = model.head(features[part], None if classes is None else classes[part])
