@@ -13,6 +13,7 @@ import torch
 
 from genlab.common.errors import GenlabError
 from genlab.common.io import load_checkpoint, load_state, save_checkpoint, write_json, write_live
+from genlab.common.optim import Adam, cosine_lr
 from genlab.diffusion.config import DenoiserConfig
 from genlab.diffusion.model import Denoiser, noise_schedule
 from genlab.diffusion.schedules import Schedule
@@ -131,8 +132,7 @@ def train_denoiser(
     x0 = x0.to(device=device, dtype=torch.float32).repeat(cfg.noise_draws, 1)
     labels = labels.to(device).repeat(cfg.noise_draws) if labels is not None else None
     average = copy.deepcopy(model) if cfg.ema > 0 else None
-    fused = device.type in ("cpu", "cuda")
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
+    opt = Adam(model.parameters(), lr=cfg.lr)
     rates = _learning_rates(cfg)
     # Losses stay on the device and are read back every CHECK_EVERY epochs: reading each one
     # would wait for the GPU after every step.
@@ -152,7 +152,7 @@ def train_denoiser(
             part = slice(i * batch, (i + 1) * batch)
             out = model.head(features[part], None if classes is None else classes[part])
             loss = ((out - targets[part]) ** 2).sum(dim=1).mean()
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.param_groups[0]["lr"] = rates[first + i]
             opt.step()
@@ -195,7 +195,7 @@ class _Shuffler:
 def _learning_rates(cfg: DenoiserConfig) -> list[float]:
     """The learning rate of each epoch: constant, or cosine-annealed from cfg.lr to 0."""
     if cfg.lr_schedule == "cosine":
-        return [0.5 * cfg.lr * (1 + math.cos(math.pi * e / cfg.epochs)) for e in range(cfg.epochs)]
+        return [cosine_lr(cfg.lr, e, cfg.epochs) for e in range(cfg.epochs)]
     return [cfg.lr] * cfg.epochs
 
 

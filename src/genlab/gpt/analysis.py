@@ -14,6 +14,7 @@ import torch
 
 from genlab.common.errors import GenlabError
 from genlab.common.io import markdown_table
+from genlab.common.optim import Adam
 from genlab.gpt.config import GptAnalysisConfig
 from genlab.gpt.model import GPT
 from genlab.gpt.tokenizer import TextTokenizer
@@ -136,7 +137,7 @@ def invert(model: GPT, target: list[int], steps: int, lr: float, seed: int) -> I
     gen = torch.Generator().manual_seed(seed)
     shape = (1, len(target), model.cfg.n_embd)
     vectors = (torch.randn(shape, generator=gen) * float(table.std())).requires_grad_()
-    opt = torch.optim.Adam([vectors], lr=lr)
+    opt = Adam([vectors], lr=lr)
     y = torch.tensor([target])
     losses: list[float] = []
     first: int | None = None
@@ -149,7 +150,7 @@ def invert(model: GPT, target: list[int], steps: int, lr: float, seed: int) -> I
                 first = step
             if step == steps:
                 break
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.step()
     finally:

@@ -30,6 +30,7 @@ from genlab.common.io import (
     write_json,
     write_live,
 )
+from genlab.common.optim import Adam
 from genlab.gpt.config import GptConfig, ModelConfig
 from genlab.gpt.model import GPT
 from genlab.gpt.tokenizer import TextTokenizer, from_dict
@@ -112,7 +113,7 @@ def _sample_batch(
     return ids[offsets], ids[offsets + 1]
 
 
-def _optimizer(model: GPT, s: GptConfig, device: torch.device) -> torch.optim.AdamW:
+def _optimizer(model: GPT, s: GptConfig) -> Adam:
     # Weight decay on matrices only, never on biases, LayerNorm gains or position tables' rows.
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
@@ -121,13 +122,12 @@ def _optimizer(model: GPT, s: GptConfig, device: torch.device) -> torch.optim.Ad
         {"params": decay, "weight_decay": s.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    fused = device.type in ("cpu", "cuda")
-    return torch.optim.AdamW(groups, lr=s.lr, betas=(0.9, 0.99), fused=fused)
+    return Adam(groups, lr=s.lr, betas=(0.9, 0.99), decoupled=True)
 
 
 def _train_step(
     model: torch.nn.Module,
-    opt: torch.optim.Optimizer,
+    opt: Adam,
     x: torch.Tensor,
     y: torch.Tensor,
     precision: str,
@@ -137,7 +137,7 @@ def _train_step(
     device = x.device
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
         _, loss, _ = model(x, y)
-    opt.zero_grad(set_to_none=True)
+    opt.zero_grad()
     loss.backward()
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -155,7 +155,7 @@ def seconds_per_step(
 ) -> float:
     """Wall time of one training step of a fresh model at `precision` (after one warm-up)."""
     model = GPT(cfg.model(), vocab_size).to(device)
-    opt = _optimizer(model, cfg, device)
+    opt = _optimizer(model, cfg)
     gen = torch.Generator().manual_seed(0)
     for i in range(steps + 1):
         if i == 1:  # after the warm-up step, and after the GPU has finished it
@@ -250,7 +250,7 @@ def train_gpt(
         len(train_ids) - cfg.block_size, (EVAL_WINDOWS,), generator=eval_gen
     )
     train_probe = torch.cat([train_ids[i : i + cfg.block_size + 1] for i in eval_starts.tolist()])
-    opt = _optimizer(model, cfg, device)
+    opt = _optimizer(model, cfg)
     share = slice(rank * cfg.batch_size // world, (rank + 1) * cfg.batch_size // world)
 
     history: list[dict[str, float]] = []

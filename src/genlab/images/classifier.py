@@ -14,6 +14,7 @@ from torch import nn
 
 from genlab.common.errors import GenlabError
 from genlab.common.io import load_checkpoint, load_state, save_checkpoint
+from genlab.common.optim import Adam, cosine_lr
 from genlab.images.config import ClassifierConfig
 from genlab.images.unet import NUM_CLASSES, SIDE
 
@@ -72,9 +73,9 @@ def train_classifier(
     torch.manual_seed(cfg.seed)
     model = Classifier(cfg).to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = Adam(model.parameters(), lr=cfg.lr)
     per_epoch = math.ceil(len(x) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * per_epoch)
+    step, steps = 0, cfg.epochs * per_epoch
     losses = []
     for epoch in range(1, cfg.epochs + 1):
         perm = torch.randperm(len(x), generator=gen)
@@ -83,10 +84,11 @@ def train_classifier(
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             batch = shift(x[idx], gen).to(device)
             loss = F.cross_entropy(model(batch), labels[idx].to(device))
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
+            opt.param_groups[0]["lr"] = cosine_lr(cfg.lr, step, steps)
             opt.step()
-            sched.step()
+            step += 1
             total += loss.item() * len(idx)
         losses.append(total / len(x))
         if not math.isfinite(losses[-1]):

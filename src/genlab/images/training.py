@@ -15,6 +15,7 @@ import torch
 from genlab.common.cli import native_bfloat16
 from genlab.common.errors import GenlabError
 from genlab.common.io import load_checkpoint, load_state, save_checkpoint
+from genlab.common.optim import Adam
 from genlab.diffusion.config import DenoiserConfig
 from genlab.diffusion.schedules import Schedule
 from genlab.diffusion.training import denoising_loss
@@ -96,8 +97,7 @@ def train_images(
     x0, labels = x0.to(device=device, dtype=torch.float32), labels.to(device)
     per_epoch = math.ceil(len(x0) / cfg.batch_size)
     total = total_steps(len(x0), cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.warmup, total))
+    opt = Adam(model.parameters(), lr=cfg.lr)
     precision = resolve_precision(cfg.precision, device)
     loss_cfg = replace(NOISE_LOSS, parameterization=unet.parameterization)
     losses = torch.empty(total, device=device)
@@ -113,10 +113,10 @@ def train_images(
                 loss = denoising_loss(
                     model, x0[idx], schedule, gen, y if model.num_classes else None, loss_cfg
                 )
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
+            opt.param_groups[0]["lr"] = cfg.lr * lr_factor(step, cfg.warmup, total)
             opt.step()
-            sched.step()
             with torch.no_grad():
                 decay = ema_decay(step, cfg.ema)
                 for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
