@@ -1,8 +1,8 @@
 """Time the diffusion trainings: the two stages' settings at the params.yaml defaults, and
 the speed issue's reference setting (3000 full-batch epochs on 1000 points).
 
-Each run is timed end to end in this process (the first one also pays the optimiser's
-one-off imports, so a short warm-up run goes first). Example, on the plain AVX2 path of a
+Each run is timed end to end in this process (the first one in a process also pays
+one-off set-up costs, so a short warm-up run goes first). Example, on the plain AVX2 path of a
 CPU that has more:
 
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/train_speed.py
@@ -48,7 +48,7 @@ def main(repeats: int = typer.Option(2, help="timed runs of each setting (best i
             {},
         ),
     }
-    train_denoiser(x0[:100], replace(d, epochs=10), device)  # warm-up: one-off imports
+    train_denoiser(x0[:100], replace(d, epochs=10), device)  # warm-up: one-off set-up
     for name, (x, settings, extra) in runs.items():
         times = []
         for _ in range(repeats):

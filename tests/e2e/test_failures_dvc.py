@@ -37,12 +37,11 @@ def test_bad_overrides_stop_with_one_line_before_work_and_keep_outputs(built_rep
     # DVC itself refuses a key that is not in params.yaml.
     proc = built_repo.run("dvc", "exp", "run", "-S", "sampler.stepz=5", check=False)
     assert proc.returncode != 0 and "stepz" in proc.stdout + proc.stderr
-    # Every other bad value is checked without DVC in unit/test_config.py.
+    # Our check refuses a key added with `+` and a value of the wrong type; every other bad
+    # value takes the same path and is checked without DVC in unit/test_config.py.
     for override, words in (
         ("+sampler.stepz=5", ("sampler.stepz", "allowed keys")),
         ("sampler.steps=abc", ("sampler.steps", "'abc'", "integer")),
-        ("sampler.steps=0", ("sampler.steps", "0", ">= 1")),
-        ("likelihood.ode_steps=0", ("likelihood.ode_steps", "0", ">= 1")),
     ):
         built_repo.run("git", "checkout", "--", "params.yaml")
         proc = built_repo.run("dvc", "exp", "run", "-S", override, check=False)

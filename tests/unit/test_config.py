@@ -39,6 +39,7 @@ def test_repository_params_are_valid(root):
         ({"denoiser": {"sigma_max": 0.001}}, ["denoiser.sigma_min", "< sigma_max = 0.001"]),
         ({"denoiser": {"sigma_max": "big"}}, ["denoiser.sigma_max", "'big'", "number"]),
         ({"conditional": {"epochs": 0}}, ["conditional.epochs", "0", ">= 1"]),
+        ({"likelihood": {"ode_steps": 0}}, ["likelihood.ode_steps", "0", ">= 1"]),
         ({"classes": {"layout": "hex"}}, ["classes.layout", "hex", "grid", "rings"]),
         ({"gpt": {"n_layer": 0}}, ["gpt.n_layer", "0", ">= 1"]),
         ({"figures": {"step_counts": [1, 0]}}, ["figures.step_counts[1]", "0", ">= 1"]),
