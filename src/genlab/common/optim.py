@@ -28,7 +28,8 @@ def cosine_lr(lr: float, step: int, total: int) -> float:
 class Adam:
     """Adam (Kingma & Ba 2015) with L2 weight decay, or AdamW (Loshchilov & Hutter 2019) with
     `decoupled=True`. `params` is a list of tensors or of groups {"params": ..., and
-    optionally "lr" and "weight_decay"}."""
+    optionally "lr" and "weight_decay"}. The defaults are torch.optim.Adam's; note that
+    weight_decay defaults to 0 for AdamW too (torch.optim.AdamW's default is 0.01)."""
 
     def __init__(
         self,
