@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from genlab.config import Config, load_config, parse_config
+from genlab.diffusion.config import SamplerConfig
 from genlab.images_config import ImagesConfig, load_images_config, parse_images_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,46 @@ def test_stage_deps_cover_every_module_its_script_imports(pipeline, name):
         if not _only_docstring(module) and module.relative_to(ROOT).as_posix() not in deps
     ]
     assert not missing, f"stage {name} imports {', '.join(missing)} but does not list it in deps"
+
+
+# The params file of each pipeline, and the stages that only read all of it (to check it, or
+# to show it): a key tracked by these alone would change no result when edited.
+PARAMS_FILES = {"dvc.yaml": "params.yaml", "images/dvc.yaml": "images/params.yaml"}
+READ_ALL = {"check_params", "report"}
+
+
+def _leaf_keys(tree: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        keys += _leaf_keys(value, dotted + ".") if isinstance(value, dict) else [dotted]
+    return keys
+
+
+@pytest.mark.parametrize("pipeline", sorted(PIPELINES))
+def test_every_param_is_tracked_by_a_stage_that_uses_it(pipeline):
+    # Without this, `dvc exp run -S key=value` on an untracked key re-runs no computation and
+    # leaves stale results beside the new value.
+    params_file = PARAMS_FILES[pipeline]
+    tracked: list[str] = []
+    for name, stage in _stages(pipeline).items():
+        if name in READ_ALL:
+            continue
+        for entry in stage.get("params", []):
+            tracked += [entry] if isinstance(entry, str) else list(entry.get(params_file) or [])
+    keys = _leaf_keys(yaml.safe_load((ROOT / params_file).read_text()))
+    untracked = [k for k in keys if not any(k == t or k.startswith(t + ".") for t in tracked)]
+    assert not untracked, f"{params_file}: no stage but {sorted(READ_ALL)} tracks {untracked}"
+
+
+def test_figures_tracks_every_sampler_setting_its_tables_use():
+    # The quality table runs every sampler kind with the configured options (the churn of
+    # `edm` among them); only the step count, sample count and seed come from `figures`.
+    declared = _stages()["figures"]["params"]
+    own = {"steps", "n", "seed"}
+    fields = [f.name for f in dataclasses.fields(SamplerConfig) if f.name not in own]
+    missing = [f"sampler.{f}" for f in fields if f"sampler.{f}" not in declared]
+    assert not missing, f"stage figures uses but does not track {missing}"
 
 
 def test_dependency_check_sees_transitive_imports():
