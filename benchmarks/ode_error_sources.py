@@ -88,10 +88,11 @@ def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads:
     ref_gen = torch.Generator().manual_seed(seed + 1)  # leaves the training draws as in `sample`
     exact = exact_eps_for(layout)
 
+    data = (points, classes)
+
     def stf(x0, labels, x, eps, sigma):  # fresh references for every epoch's batch
         out = torch.empty_like(eps)
         for b in (slice(i, i + batch) for i in range(0, len(x), batch)):
-            data = (points, classes)
             out[b] = stf_eps(x[b], sigma[b], x0[b], labels[b], data, refs, ref_gen)
         return out
 

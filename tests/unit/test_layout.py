@@ -14,6 +14,7 @@ import yaml
 from genlab.config import Config, load_config, parse_config
 from genlab.diffusion.config import SamplerConfig
 from genlab.images_config import ImagesConfig, load_images_config, parse_images_config
+from genlab.report import flatten
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each pipeline's dvc.yaml and the folder of its stage scripts (one script per stage).
@@ -120,14 +121,6 @@ PARAMS_FILES = {"dvc.yaml": "params.yaml", "images/dvc.yaml": "images/params.yam
 READ_ALL = {"check_params", "report"}
 
 
-def _leaf_keys(tree: dict, prefix: str = "") -> list[str]:
-    keys = []
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        keys += _leaf_keys(value, dotted + ".") if isinstance(value, dict) else [dotted]
-    return keys
-
-
 @pytest.mark.parametrize("pipeline", sorted(PIPELINES))
 def test_every_param_is_tracked_by_a_stage_that_uses_it(pipeline):
     # Without this, `dvc exp run -S key=value` on an untracked key re-runs no computation and
@@ -139,7 +132,7 @@ def test_every_param_is_tracked_by_a_stage_that_uses_it(pipeline):
             continue
         for entry in stage.get("params", []):
             tracked += [entry] if isinstance(entry, str) else list(entry.get(params_file) or [])
-    keys = _leaf_keys(yaml.safe_load((ROOT / params_file).read_text()))
+    keys = list(flatten(yaml.safe_load((ROOT / params_file).read_text())))
     untracked = [k for k in keys if not any(k == t or k.startswith(t + ".") for t in tracked)]
     assert not untracked, f"{params_file}: no stage but {sorted(READ_ALL)} tracks {untracked}"
 
