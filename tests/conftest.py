@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("DVC_STUDIO_OFFLINE", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Each xdist worker, and every process it starts, gets its share of the cores: two workers
+# with two threads each on two cores leave torch's threads waiting on each other (the tiny
+# GPT training of unit/test_gpt_training.py took 14 s of CPU that way, 1.6 s alone).
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ["GENLAB_THREADS"] = str(max(1, (_CORES or 1) // _WORKERS))
+torch.set_num_threads(int(os.environ.get("GENLAB_THREADS", _CORES or 1)))
 
 
 TEXT = (

@@ -31,3 +31,37 @@ def test_genlab_threads_sets_the_number(slots, monkeypatch):
     monkeypatch.setenv("GENLAB_THREADS", "two")
     with pytest.raises(GenlabError, match="GENLAB_THREADS"):
         cli.claim_threads()
+
+
+STAGE = """
+from genlab.common.cli import run_stage
+from genlab.common.errors import GenlabError
+
+def main(how: str) -> None:
+    for _ in range(5000):  # a few buffers' worth in small writes: the last is still buffered
+        print("line")
+    if how == "refuse":
+        raise GenlabError("bad value")
+    if how == "message":
+        raise SystemExit("stopped")
+
+run_stage(main)
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "err"),
+    [("ok", 0, ""), ("refuse", 2, "error: bad value\n"), ("message", 1, "stopped\n")],
+)
+def test_a_stage_process_flushes_its_output_and_keeps_its_exit_code(tmp_path, how, code, err):
+    import subprocess
+    import sys
+
+    script = tmp_path / "stage.py"
+    script.write_text(STAGE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered
+    proc = subprocess.run(
+        [sys.executable, str(script), how], capture_output=True, text=True, env=env
+    )
+    assert (proc.returncode, proc.stderr) == (code, err)
+    assert proc.stdout == "line\n" * 5000
