@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_STUDIO_OFFLINE := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup repro images test lint bench clean-venv
+.PHONY: setup bytecode repro images test lint bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -17,21 +17,27 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-repro: setup
+# Where PYTHONDONTWRITEBYTECODE is set, Python never caches the package's bytecode and every
+# stage process compiles it again (0.4 s each); compileall writes it anyway, and only for
+# files that changed.
+bytecode: setup
+	python -m compileall -q src
+
+repro: bytecode
 	dvc repro
 
 # A separate pipeline with its own params (images/params.yaml): `dvc repro` above never runs it.
-images: setup
+images: bytecode
 	dvc repro images/dvc.yaml
 
 # Two workers, stealing work from each other: the end-to-end tests are long and uneven.
-test: setup
+test: bytecode
 	python -m pytest -n 2 --dist worksteal
 
 lint: setup
 	ruff check . && ruff format --check .
 
-bench: setup
+bench: bytecode
 	python benchmarks/bench.py
 
 clean-venv:
