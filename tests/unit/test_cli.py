@@ -65,3 +65,53 @@ def test_a_stage_process_flushes_its_output_and_keeps_its_exit_code(tmp_path, ho
     )
     assert (proc.returncode, proc.stderr) == (code, err)
     assert proc.stdout == "line\n" * 5000
+
+
+TURNS = """
+import sys, time, types
+from pathlib import Path
+from genlab.common.cli import run_stage
+
+# stands in for torch, whose import would cost a second: the lock is for stages that use it
+sys.modules["torch"] = types.SimpleNamespace(set_num_threads=lambda n: None)
+
+def main(name: str) -> None:
+    Path(name).write_text(str(time.time()))
+    while not Path("release").exists():
+        time.sleep(0.05)
+
+run_stage(main)
+"""
+
+
+def test_torch_stages_take_turns_on_the_cores(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "stage.py"
+    script.write_text(TURNS)
+    env = {k: v for k, v in os.environ.items() if k not in ("GENLAB_THREADS", "WORLD_SIZE")}
+    env["TMPDIR"] = str(tmp_path)  # a lock file of its own
+
+    def start(name: str) -> subprocess.Popen:
+        cmd = [sys.executable, str(script), name]
+        return subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(path, deadline=30.0) -> None:
+        end = time.monotonic() + deadline
+        while not path.exists():
+            assert time.monotonic() < end, f"{path.name} never appeared"
+            time.sleep(0.05)
+
+    first = start("first")
+    wait_for(tmp_path / "first")  # the first stage is running and holds the cores
+    second = start("second")
+    time.sleep(1.0)
+    assert not (tmp_path / "second").exists()  # it waits for them
+    released = time.time()
+    (tmp_path / "release").touch()
+    assert first.wait(30) == 0 and second.wait(30) == 0
+    assert float((tmp_path / "second").read_text()) >= released
+    assert "waiting for another genlab stage" in second.stderr.read()
+    assert (tmp_path / "genlab-cores.lock").exists()

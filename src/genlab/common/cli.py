@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -26,7 +29,8 @@ def run_stage(main: Callable[..., Any]) -> None:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             claim_threads()
-            return main(*args, **kwargs)
+            with take_turns():
+                return main(*args, **kwargs)
         except GenlabError as exc:
             print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(code=2) from None
@@ -136,6 +140,46 @@ def claim_threads() -> int:
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     return threads
+
+
+@contextmanager
+def take_turns() -> Iterator[None]:
+    """Hold the machine's cores while a torch stage runs: concurrent stages take turns.
+
+    Every stage uses all the cores it may (see `claim_threads`), so two at once, say from
+    two `dvc queue` workers, would oversubscribe them. Sharing the cores out instead would
+    change the results' bits with the thread count. So a stage that has imported torch
+    holds an exclusive lock on a file in the temp folder while it computes, and waits for
+    it if another stage holds it. Stages without torch, processes started by torchrun
+    under a stage that holds the lock, and runs with GENLAB_THREADS set (which then
+    manage the cores themselves) go ahead at once. The system frees the lock when the
+    process ends, however it ends.
+    """
+    if "torch" not in sys.modules or os.environ.get("GENLAB_THREADS") or _under_torchrun():
+        yield
+        return
+    try:
+        import fcntl
+
+        fd = os.open(
+            Path(tempfile.gettempdir()) / "genlab-cores.lock", os.O_CREAT | os.O_RDWR, 0o666
+        )
+    except (ImportError, OSError):  # no flock here, or another user's lock file
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("waiting for another genlab stage to free the cores", file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _under_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def distributed(nproc: int, device: torch.device) -> tuple[int, int, torch.device]:
