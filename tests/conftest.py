@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from genlab.common.cli import usable_cores
 from genlab.diffusion.config import DenoiserConfig
 from genlab.diffusion.model import Denoiser
 from genlab.diffusion.training import save_denoiser
@@ -26,11 +27,10 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 # Each xdist worker, and every process it starts, gets its share of the cores: two workers
 # with two threads each on two cores leave torch's threads waiting on each other (the tiny
 # GPT training of unit/test_gpt_training.py took 14 s of CPU that way, 1.6 s alone).
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _WORKERS > 1:
-    os.environ["GENLAB_THREADS"] = str(max(1, (_CORES or 1) // _WORKERS))
-torch.set_num_threads(int(os.environ.get("GENLAB_THREADS", _CORES or 1)))
+    os.environ["GENLAB_THREADS"] = str(max(1, usable_cores() // _WORKERS))
+torch.set_num_threads(int(os.environ.get("GENLAB_THREADS", usable_cores())))
 
 
 TEXT = (

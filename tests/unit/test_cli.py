@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -54,9 +57,6 @@ run_stage(main)
     [("ok", 0, ""), ("refuse", 2, "error: bad value\n"), ("message", 1, "stopped\n")],
 )
 def test_a_stage_process_flushes_its_output_and_keeps_its_exit_code(tmp_path, how, code, err):
-    import subprocess
-    import sys
-
     script = tmp_path / "stage.py"
     script.write_text(STAGE)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered
@@ -85,10 +85,6 @@ run_stage(main)
 
 
 def test_torch_stages_take_turns_on_the_cores(tmp_path):
-    import subprocess
-    import sys
-    import time
-
     script = tmp_path / "stage.py"
     script.write_text(TURNS)
     env = {k: v for k, v in os.environ.items() if k not in ("GENLAB_THREADS", "WORLD_SIZE")}

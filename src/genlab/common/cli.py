@@ -134,12 +134,17 @@ def claim_threads() -> int:
             raise GenlabError(f"GENLAB_THREADS = {wanted!r} is invalid: expected an integer >= 1")
         threads = int(wanted)
     else:
-        affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-        threads = max(1, len(affinity) if affinity else (os.cpu_count() or 1))
+        threads = usable_cores()
     os.environ["OMP_NUM_THREADS"] = str(threads)  # for any process this one starts
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     return threads
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one."""
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return max(1, len(affinity) if affinity else (os.cpu_count() or 1))
 
 
 @contextmanager
@@ -155,7 +160,7 @@ def take_turns() -> Iterator[None]:
     manage the cores themselves) go ahead at once. The system frees the lock when the
     process ends, however it ends.
     """
-    if "torch" not in sys.modules or os.environ.get("GENLAB_THREADS") or _under_torchrun():
+    if "torch" not in sys.modules or os.environ.get("GENLAB_THREADS") or _world_size() > 1:
         yield
         return
     try:
@@ -178,8 +183,9 @@ def take_turns() -> Iterator[None]:
         os.close(fd)
 
 
-def _under_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+def _world_size() -> int:
+    """The number of processes torchrun started (1 outside torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def distributed(nproc: int, device: torch.device) -> tuple[int, int, torch.device]:
@@ -191,7 +197,7 @@ def distributed(nproc: int, device: torch.device) -> tuple[int, int, torch.devic
     """
     import torch
 
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = _world_size()
     if world == 1 and nproc > 1:
         import subprocess
 
