@@ -1,7 +1,8 @@
 """Train denoiser variants side by side and tabulate what the pipeline would report for each.
 
-A variant is a name and `denoiser` overrides (`data_n`, `classes_n` and `cond_batch`
-set the training points and the conditional model's batch) with the conditional model's epochs;
+A variant is a name and `denoiser` overrides (`data_n` and `classes_n` set the training
+points; `cond_batch` and `cond_members` the conditional model's batch and members, which
+it does not take from `denoiser`) with the conditional model's epochs;
 every variant trains both models on the pipeline's data recipe and is scored as the
 stages score them: sample quality at the configured sampler, the best sampler at small
 NFE budgets, class accuracy, and ELBO / ODE log p errors at the nine grid cells' centres.
@@ -62,7 +63,12 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
     torch.set_num_threads(threads)
     overrides = dict(overrides)
     classes_n = int(str(overrides.pop("classes_n", cfg.classes.n)))
-    cond_batch = int(str(overrides.pop("cond_batch", cfg.conditional.batch_size)))
+    cond = replace(
+        cfg.conditional,
+        batch_size=int(str(overrides.pop("cond_batch", cfg.conditional.batch_size))),
+        members=int(str(overrides.pop("cond_members", cfg.conditional.members))),
+        epochs=cond_epochs or cfg.conditional.epochs,
+    )
     data_n = int(str(overrides.pop("data_n", cfg.data.n)))
     d = replace(cfg.denoiser, **overrides, device="cpu")
     schedule = noise_schedule(d)
@@ -91,7 +97,7 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
     classes = make_classes(classes_n, cfg.classes.seed, layout)
     xc = torch.tensor(classes[["x", "y"]].to_numpy(), dtype=torch.float32)
     labels = torch.tensor(classes["label"].to_numpy())
-    dc = replace(d, epochs=cond_epochs or cfg.conditional.epochs, batch_size=cond_batch)
+    dc = cond.denoiser(d)
     start = time.perf_counter()
     cmodel, _ = train_denoiser(
         xc, dc, torch.device("cpu"), labels=labels, num_classes=num_classes(layout),

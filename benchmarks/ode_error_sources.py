@@ -72,13 +72,7 @@ def stf_eps(
 def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads: int) -> Denoiser:
     """The conditional denoiser as its stage trains it, fitted to `target`."""
     torch.set_num_threads(threads)
-    d = replace(
-        cfg.denoiser,
-        epochs=cfg.conditional.epochs,
-        batch_size=cfg.conditional.batch_size,
-        seed=seed,
-        device="cpu",
-    )
+    d = replace(cfg.conditional.denoiser(cfg.denoiser), seed=seed, device="cpu")
     layout = cfg.classes.layout
     frame = make_classes(cfg.classes.n, cfg.classes.seed, layout)
     points = torch.tensor(frame[["x", "y"]].to_numpy(), dtype=torch.float32)
@@ -144,14 +138,23 @@ def main(
     split: float = typer.Option(0.1, help="exact_low / exact_high: the sigma between them."),
     jobs: int = typer.Option(1, help="models trained at once."),
     threads: int = typer.Option(1, help="torch threads per model."),
-    denoiser: str = typer.Option("", help='JSON of `denoiser` overrides, e.g. {"ema": 0.999}.'),
+    denoiser: str = typer.Option(
+        "", help='JSON of the model\'s `denoiser` settings to change, e.g. {"members": 1}.'
+    ),
     points: int = typer.Option(0, help="training points (classes.n); 0: the params value."),
 ) -> None:
     """Train the conditional model on each target and seed; print its ODE log p errors."""
     cfg = load_config(PARAMS_FILE)
     if points:
         cfg = replace(cfg, classes=replace(cfg.classes, n=points))
-    cfg = replace(cfg, denoiser=replace(cfg.denoiser, **json.loads(denoiser or "{}")))
+    overrides = json.loads(denoiser or "{}")
+    # the conditional model's members live in its own section
+    own = {k: overrides.pop(k) for k in ("members",) if k in overrides}
+    cfg = replace(
+        cfg,
+        denoiser=replace(cfg.denoiser, **overrides),
+        conditional=replace(cfg.conditional, **own),
+    )
     if cfg.classes.layout != "grid":
         raise typer.BadParameter(f"classes.layout is {cfg.classes.layout!r}; this needs grid")
     runs = [(t.strip(), int(s)) for t in targets.split(",") for s in seeds.split(",")]

@@ -39,7 +39,7 @@ def main(repeats: int = typer.Option(2, help="timed runs of each setting (best i
         "train (defaults)": (x0, d, {}),
         "train_conditional (defaults)": (
             xc,
-            replace(d, epochs=cfg.conditional.epochs, batch_size=cfg.conditional.batch_size),
+            cfg.conditional.denoiser(d),
             cond,
         ),
         "3000 full-batch epochs, 1000 points": (

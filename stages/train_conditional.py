@@ -1,7 +1,6 @@
 """Stage train_conditional: the denoiser with a learned class embedding, on data/classes.csv."""
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -21,12 +20,12 @@ def main(
     metrics: Path = typer.Option(Path("reports/metrics/train_conditional.json"), help="metrics."),
     timing: Path = typer.Option(Path("reports/timing/train_conditional.json"), help="wall time."),
 ) -> None:
-    """The `denoiser` settings with `conditional.class_dim` class features, for
-    `conditional.epochs` epochs of `conditional.batch_size` points; metric names carry
-    the prefix cond_."""
+    """The `denoiser` settings with `conditional.class_dim` class features and
+    `conditional.members` members, for `conditional.epochs` epochs of
+    `conditional.batch_size` points; metric names carry the prefix cond_."""
     config = load_config(params)
     cond = config.conditional
-    cfg = replace(config.denoiser, epochs=cond.epochs, batch_size=cond.batch_size)
+    cfg = cond.denoiser(config.denoiser)
     layout = config.classes.layout
     x0, labels = read_classes(data, layout)
     device = resolve_device(cfg.device, "denoiser.device")

@@ -43,7 +43,7 @@ CHARTS: list[Chart] = [
         {"train/unconditional/plots/metrics/loss.tsv": "loss"},
         "epoch",
         "loss",
-        ("denoiser.width", "denoiser.depth", "denoiser.epochs", "denoiser.lr"),
+        ("denoiser.width", "denoiser.members", "denoiser.epochs", "denoiser.lr"),
     ),
     Chart(
         "Conditional denoiser training loss",
@@ -51,7 +51,7 @@ CHARTS: list[Chart] = [
         {"train/conditional/plots/metrics/loss.tsv": "loss"},
         "epoch",
         "loss",
-        ("conditional.epochs", "conditional.class_dim"),
+        ("conditional.members", "conditional.epochs", "conditional.class_dim"),
     ),
     Chart(
         "Quality vs NFE",

@@ -72,7 +72,7 @@ SECTIONS: dict[str, list[Entry]] = {
         Entry(
             "figures/loss_conditional.png",
             "Training loss of the conditional denoiser.",
-            ("conditional.epochs", "conditional.class_dim"),
+            ("conditional.members", "conditional.epochs", "conditional.class_dim"),
         ),
         Entry(
             "figures/class_trajectories.png",

@@ -110,8 +110,8 @@ def test_edm_denoiser_is_the_gaussian_ideal_plus_a_scaled_correction():
     clean = SIGMA_DATA**2 / s2 * x + sigma * SIGMA_DATA / s2.sqrt() * raw(x, t, SCHED)
     torch.testing.assert_close(edm(x, t, SCHED), (x - clean) / sigma)
     # With F = 0 it is the exact denoiser of N(0, SIGMA_DATA^2 I) data.
-    torch.nn.init.zeros_(edm.net[-1].weight)
-    torch.nn.init.zeros_(edm.net[-1].bias)
+    torch.nn.init.zeros_(edm.weights[-1])
+    torch.nn.init.zeros_(edm.biases[-1])
     torch.testing.assert_close(edm(x, t, SCHED), ideal_gaussian_eps(SIGMA_DATA)(x, sigma))
 
 
@@ -143,8 +143,57 @@ def test_head_regression_is_the_denoising_loss(parameterization):
     labels = torch.randint(0, 3, (256,))
     expected = denoising_loss(model, x0, SCHED, torch.Generator().manual_seed(5), labels)
     features, target = noised_examples(model, x0, SCHED, torch.Generator().manual_seed(5), cfg)
-    loss = ((model.head(features, labels) - target) ** 2).sum(dim=1).mean()
+    loss = ((model.head(features, labels).mean(dim=0) - target) ** 2).sum(dim=1).mean()
     torch.testing.assert_close(loss, expected, rtol=1e-9, atol=0)
+
+
+def _member(model: Denoiser, k: int) -> Denoiser:
+    """Member k of a model as a one-member model with the same weights."""
+    one = Denoiser(replace(model.cfg, members=1), model.num_classes, model.class_dim).double()
+    with torch.no_grad():
+        for mine, theirs in zip(one.parameters(), model.parameters(), strict=True):
+            mine.copy_(theirs[k : k + 1])
+    return one
+
+
+def test_a_model_of_several_members_predicts_their_mean():
+    torch.manual_seed(0)
+    cfg = replace(BASE, members=3, width=8, depth=2, x_fourier=1)
+    model = Denoiser(cfg, num_classes=4, class_dim=3).double()
+    x = torch.randn(32, 2, dtype=torch.float64)
+    t, labels = torch.rand(32, dtype=torch.float64), torch.randint(0, 4, (32,))
+    members = [_member(model, k)(x, t, SCHED, labels) for k in range(3)]
+    torch.testing.assert_close(model(x, t, SCHED, labels), sum(members) / 3)
+    assert (members[0] - members[1]).abs().max() > 1e-3  # independently initialised
+
+
+def test_each_member_trains_on_its_own_rows_as_a_model_of_its_own():
+    # One epoch of a 2-member conditional model: every member must take the Adam step that
+    # a one-member model takes on that member's rows, labels and noise (the hook sees them).
+    x0 = torch.rand(48, 2) * 2 - 1
+    labels = torch.arange(48) % 3
+    cfg = replace(BASE, members=2, width=8, depth=2, epochs=1, batch_size=16, lr=0.01)
+    seen = {}
+
+    def keep(rows, labs, x, eps, sigma):
+        seen.update(labels=labs, x=x.double(), eps=eps.double(), sigma=sigma.double())
+        return eps
+
+    torch.manual_seed(cfg.seed)
+    start = Denoiser(cfg, 3, 2).double()
+    trained, _ = train_denoiser(
+        x0, cfg, torch.device("cpu"), labels=labels, num_classes=3, class_dim=2, target=keep
+    )
+    for k in range(2):
+        one = _member(start, k)
+        rows = slice(16 * k, 16 * (k + 1))
+        x, eps, sigma = seen["x"][rows], seen["eps"][rows], seen["sigma"][rows]
+        features = one.features(x, SCHED.t_of_sigma(sigma[:, 0]), SCHED)
+        out = one.head(features, seen["labels"][rows])[0]
+        ((out - one.head_target(x, eps, sigma)) ** 2).sum(dim=1).mean().backward()
+        torch.optim.Adam(one.parameters(), lr=cfg.lr).step()
+        for mine, theirs in zip(one.parameters(), _member(trained, k).parameters(), strict=True):
+            torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-6)
 
 
 def test_a_target_hook_replaces_the_drawn_noise_with_its_rows_and_labels():

@@ -8,7 +8,7 @@ code (and DVC re-runs a stage only when code it actually runs changes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from genlab.common.errors import bad_param
@@ -52,6 +52,7 @@ class DenoiserConfig:
     x_fourier: int = number(2, lo=0, hi=16)
     width: int = number(64, lo=1)
     depth: int = number(3, lo=1)
+    members: int = number(1, lo=1, hi=64)
     epochs: int = number(6000, lo=1)
     lr: float = number(0.02, gt=0.0)
     lr_schedule: LrSchedule = "cosine"
@@ -76,12 +77,19 @@ class DenoiserConfig:
 @dataclass(frozen=True)
 class ConditionalConfig:
     """Params section `conditional`: the class-conditional denoiser (the `denoiser` settings
-    with a learned class embedding and its own epochs) and its samples per class."""
+    with a learned class embedding and its own members and training length) and its samples
+    per class."""
 
     class_dim: int = number(8, lo=1)
+    members: int = number(2, lo=1, hi=64)
     epochs: int = number(4000, lo=1)
     batch_size: int = number(2000, lo=0)
     n: int = number(200, lo=1)
+
+    def denoiser(self, base: DenoiserConfig) -> DenoiserConfig:
+        """The conditional model's settings: `base` (section `denoiser`) with this section's
+        members, epochs and batch size."""
+        return replace(base, members=self.members, epochs=self.epochs, batch_size=self.batch_size)
 
 
 @dataclass(frozen=True)

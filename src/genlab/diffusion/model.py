@@ -31,7 +31,13 @@ SIGMA_DATA = 0.5
 
 
 class Denoiser(nn.Module):
-    """An MLP with LeakyReLU that predicts eps from (x_t, time features [, class embedding])."""
+    """`members` MLPs with LeakyReLU that predict eps from (x_t, time features [, class
+    embedding]); the model's prediction is their mean (a deep ensemble, docs/denoiser.md).
+
+    The members are independently initialised and run as one batched network: layer i of
+    every member is a slice of `weights[i]` (members, fan_in, fan_out), so K members cost one
+    call per layer, not K.
+    """
 
     sigma_data = SIGMA_DATA
 
@@ -40,15 +46,18 @@ class Denoiser(nn.Module):
     ) -> None:
         super().__init__()
         self.cfg, self.num_classes, self.class_dim, self.dim = cfg, num_classes, class_dim, dim
+        k = cfg.members
         n_time = {"t": 1, "log_sigma": 1, "fourier": 1 + 2 * len(FOURIER_FREQS)}[cfg.time_input]
-        self.embed = nn.Embedding(num_classes, class_dim) if num_classes else None
-        layers: list[nn.Module] = []
+        # one class table per member, drawn as nn.Embedding draws its table
+        self.embed = nn.Parameter(torch.randn(k, num_classes, class_dim)) if num_classes else None
         fan_in = dim * (1 + 2 * cfg.x_fourier) + n_time + (class_dim if num_classes else 0)
-        for _ in range(cfg.depth):
-            layers += [nn.Linear(fan_in, cfg.width), nn.LeakyReLU(0.2)]
-            fan_in = cfg.width
-        layers.append(nn.Linear(fan_in, dim))
-        self.net = nn.Sequential(*layers)
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for fan_out in [cfg.width] * cfg.depth + [dim]:
+            # nn.Linear's default initialisation, for each member
+            bound = 1.0 / math.sqrt(fan_in)
+            for shapes, size in ((self.weights, fan_in), (self.biases, 1)):
+                shapes.append(nn.Parameter(torch.empty(k, size, fan_out).uniform_(-bound, bound)))
+            fan_in = fan_out
         self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
         octaves = 2.0 ** torch.arange(cfg.x_fourier, dtype=torch.float32)
         self.register_buffer("x_freqs", octaves * math.pi, persistent=False)
@@ -77,12 +86,25 @@ class Denoiser(nn.Module):
         return torch.cat(parts, dim=1)
 
     def head(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """F, the learned part: the MLP on the features joined to the class embedding."""
+        """F of every member, (members, rows, dim): the learned part, the MLP on the features
+        joined to the class embedding. `features` (rows, n) and `labels` (rows,) are shared
+        by the members; with a leading members axis each member has its own rows."""
+        k = self.cfg.members
+        if features.dim() == 2:
+            features = features.expand(k, -1, -1)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this denoiser is class-conditional: pass labels")
-            features = torch.cat([features, self.embed(labels)], dim=1)
-        return self.net(features)
+            member = torch.arange(k, device=labels.device)[:, None]
+            classes = self.embed[member, labels if labels.dim() == 2 else labels.expand(k, -1)]
+            features = torch.cat([features, classes.to(features.dtype)], dim=2)
+        h = features
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(bias, h, weight)
+            if i < last:
+                h = nn.functional.leaky_relu(h, 0.2)
+        return h
 
     def head_target(self, x: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """The head output F for which the model's noise prediction at x = x0 + sigma eps is
@@ -101,7 +123,7 @@ class Denoiser(nn.Module):
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         t = _per_row(t, x)
-        out = self.head(self.features(x, t, schedule), labels)
+        out = self.head(self.features(x, t, schedule), labels).mean(dim=0)
         if self.cfg.parameterization == "edm":
             return edm_eps(x, schedule.sigma(t.reshape(-1, 1)), out, SIGMA_DATA)
         return out

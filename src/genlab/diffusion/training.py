@@ -114,7 +114,8 @@ def train_denoiser(
 
     With `labels` the model is class-conditional: `num_classes` classes, each a learned
     vector of `class_dim` joined to the input. Every epoch noises `cfg.noise_draws` copies
-    of each point, or a random `cfg.batch_size` of them when that is smaller (0: all).
+    of each point, or a random `cfg.batch_size` of them when that is smaller (0: all), for
+    each of the `cfg.members` members: every member trains on its own rows and noise.
     lr_schedule "cosine" anneals the learning rate from `cfg.lr` to 0 over the epochs.
     With `cfg.ema` > 0 the returned model is the exponential moving average of the weights
     (decay `cfg.ema` per epoch). Stops with a GenlabError naming the epoch if the loss
@@ -138,22 +139,27 @@ def train_denoiser(
     # would wait for the GPU after every step.
     losses = torch.empty(cfg.epochs, device=device)
     batch = cfg.batch_size if 0 < cfg.batch_size < len(x0) else len(x0)
-    per_chunk = max(1, CHUNK_ROWS // batch)
+    k = cfg.members
+    rows_per_epoch = k * batch  # every member trains on its own batch
+    per_chunk = max(1, CHUNK_ROWS // rows_per_epoch)
     order = _Shuffler(len(x0), shuffle=batch < len(x0), generator=gen)
     for first in range(0, cfg.epochs, per_chunk):
         n = min(per_chunk, cfg.epochs - first)
-        rows = order.take(n * batch)
-        classes = None if labels is None else labels[rows]
+        rows = order.take(n * rows_per_epoch)
+        row_labels = None if labels is None else labels[rows]
         with torch.no_grad():
             features, targets = noised_examples(
-                model, x0[rows], schedule, gen, cfg, classes, target
+                model, x0[rows], schedule, gen, cfg, row_labels, target
             )
+        classes = None if row_labels is None else row_labels.view(n, k, batch)
+        features = features.view(n, k, batch, -1)
+        targets = targets.view(n, k, batch, -1)
         for i in range(n):
-            part = slice(i * batch, (i + 1) * batch)
-            out = model.head(features[part], None if classes is None else classes[part])
-            loss = ((out - targets[part]) ** 2).sum(dim=1).mean()
+            out = model.head(features[i], None if classes is None else classes[i])
+            # the sum of the members' own mean losses: each member's gradient is its own
+            per_member = ((out - targets[i]) ** 2).sum(dim=2).mean(dim=1)
             opt.zero_grad()
-            loss.backward()
+            per_member.sum().backward()
             opt.param_groups[0]["lr"] = rates[first + i]
             opt.step()
             if average is not None:
@@ -161,7 +167,7 @@ def train_denoiser(
                     torch._foreach_lerp_(
                         list(average.parameters()), list(model.parameters()), 1 - cfg.ema
                     )
-            losses[first + i] = loss.detach()
+            losses[first + i] = per_member.detach().mean()
             epoch = first + i + 1
             if epoch % CHECK_EVERY == 0 or epoch == cfg.epochs:
                 _check_losses(losses, epoch, cfg, on_epoch)
