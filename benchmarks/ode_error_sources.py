@@ -69,10 +69,13 @@ def stf_eps(
     return out
 
 
-def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads: int) -> Denoiser:
-    """The conditional denoiser as its stage trains it, fitted to `target`."""
+def train(
+    cfg: Config, target: str, seed: int, refs: int, split: float, threads: int, changes: dict
+) -> Denoiser:
+    """The conditional denoiser as its stage trains it, with `changes` to its settings,
+    fitted to `target`."""
     torch.set_num_threads(threads)
-    d = replace(cfg.conditional.denoiser(cfg.denoiser), seed=seed, device="cpu")
+    d = replace(cfg.conditional.denoiser(cfg.denoiser), **changes, seed=seed, device="cpu")
     layout = cfg.classes.layout
     frame = make_classes(cfg.classes.n, cfg.classes.seed, layout)
     points = torch.tensor(frame[["x", "y"]].to_numpy(), dtype=torch.float32)
@@ -110,11 +113,11 @@ def train(cfg: Config, target: str, seed: int, refs: int, split: float, threads:
 
 
 def score(
-    cfg: Config, target: str, seed: int, refs: int, split: float, threads: int
+    cfg: Config, target: str, seed: int, refs: int, split: float, threads: int, changes: dict
 ) -> dict[str, object]:
     """Train one model and return its ODE log p errors at the cell centres."""
     start = time.perf_counter()
-    model = train(cfg, target, seed, refs, split, threads)
+    model = train(cfg, target, seed, refs, split, threads, changes)
     seconds = time.perf_counter() - start
     layout = cfg.classes.layout
     xy = torch.tensor(CENTRES, dtype=torch.float64)
@@ -147,14 +150,7 @@ def main(
     cfg = load_config(PARAMS_FILE)
     if points:
         cfg = replace(cfg, classes=replace(cfg.classes, n=points))
-    overrides = json.loads(denoiser or "{}")
-    # the conditional model's members live in its own section
-    own = {k: overrides.pop(k) for k in ("members",) if k in overrides}
-    cfg = replace(
-        cfg,
-        denoiser=replace(cfg.denoiser, **overrides),
-        conditional=replace(cfg.conditional, **own),
-    )
+    changes = json.loads(denoiser or "{}")
     if cfg.classes.layout != "grid":
         raise typer.BadParameter(f"classes.layout is {cfg.classes.layout!r}; this needs grid")
     runs = [(t.strip(), int(s)) for t in targets.split(",") for s in seeds.split(",")]
@@ -162,7 +158,7 @@ def main(
     if unknown:
         raise typer.BadParameter(f"unknown targets {unknown}; allowed: {', '.join(TARGETS)}")
     with ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(score, cfg, *run, refs, split, threads) for run in runs]
+        futures = [pool.submit(score, cfg, *run, refs, split, threads, changes) for run in runs]
         rows = [f.result() for f in futures]
     print(pd.DataFrame(rows).round(3).to_markdown(index=False))
 

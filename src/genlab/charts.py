@@ -43,7 +43,7 @@ CHARTS: list[Chart] = [
         {"train/unconditional/plots/metrics/loss.tsv": "loss"},
         "epoch",
         "loss",
-        ("denoiser.width", "denoiser.members", "denoiser.epochs", "denoiser.lr"),
+        ("denoiser.width", "denoiser.depth", "denoiser.members", "denoiser.epochs", "denoiser.lr"),
     ),
     Chart(
         "Conditional denoiser training loss",

@@ -97,7 +97,7 @@ class Denoiser(nn.Module):
                 raise ValueError("this denoiser is class-conditional: pass labels")
             member = torch.arange(k, device=labels.device)[:, None]
             classes = self.embed[member, labels if labels.dim() == 2 else labels.expand(k, -1)]
-            features = torch.cat([features, classes.to(features.dtype)], dim=2)
+            features = torch.cat([features, classes], dim=2)
         h = features
         last = len(self.weights) - 1
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
