@@ -169,10 +169,13 @@ def test_a_model_of_several_members_predicts_their_mean():
 
 def test_each_member_trains_on_its_own_rows_as_a_model_of_its_own():
     # One epoch of a 2-member conditional model: every member must take the Adam step that
-    # a one-member model takes on that member's rows, labels and noise (the hook sees them).
+    # a one-member model takes on that member's rows, labels and noise (the hook sees them),
+    # with the configured epsilon (large enough here to change the first step).
     x0 = torch.rand(48, 2) * 2 - 1
     labels = torch.arange(48) % 3
-    cfg = replace(BASE, members=2, width=8, depth=2, epochs=1, batch_size=16, lr=0.01)
+    cfg = replace(
+        BASE, members=2, width=8, depth=2, epochs=1, batch_size=16, lr=0.01, adam_eps=0.05
+    )
     seen = {}
 
     def keep(rows, labs, x, eps, sigma):
@@ -191,7 +194,7 @@ def test_each_member_trains_on_its_own_rows_as_a_model_of_its_own():
         features = one.features(x, SCHED.t_of_sigma(sigma[:, 0]), SCHED)
         out = one.head(features, seen["labels"][rows])[0]
         ((out - one.head_target(x, eps, sigma)) ** 2).sum(dim=1).mean().backward()
-        torch.optim.Adam(one.parameters(), lr=cfg.lr).step()
+        torch.optim.Adam(one.parameters(), lr=cfg.lr, eps=cfg.adam_eps).step()
         for mine, theirs in zip(one.parameters(), _member(trained, k).parameters(), strict=True):
             torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-6)
 

@@ -55,6 +55,7 @@ class DenoiserConfig:
     members: int = number(1, lo=1, hi=64)
     epochs: int = number(6000, lo=1)
     lr: float = number(0.02, gt=0.0)
+    adam_eps: float = number(0.0005, gt=0.0)
     lr_schedule: LrSchedule = "cosine"
     scale_input: bool = True
     parameterization: Parameterization = "edm"

@@ -110,7 +110,8 @@ def train_denoiser(
     on_epoch: Callable[[int, float], None] | None = None,
     target: NoiseTarget | None = None,
 ) -> tuple[Denoiser, list[float]]:
-    """Adam on the dataset; returns the model (on CPU) and the loss per epoch.
+    """Adam (epsilon `cfg.adam_eps`) on the dataset; returns the model (on CPU) and the loss
+    per epoch.
 
     With `labels` the model is class-conditional: `num_classes` classes, each a learned
     vector of `class_dim` joined to the input. Every epoch noises `cfg.noise_draws` copies
@@ -134,7 +135,7 @@ def train_denoiser(
     x0 = x0.to(device=device, dtype=torch.float32).repeat(cfg.noise_draws, 1)
     labels = labels.to(device).repeat(cfg.noise_draws) if labels is not None else None
     average = copy.deepcopy(model) if cfg.ema > 0 else None
-    opt = Adam(model.parameters(), lr=cfg.lr)
+    opt = Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
     rates = _learning_rates(cfg)
     # Losses stay on the device and are read back every CHECK_EVERY epochs: reading each one
     # would wait for the GPU after every step.
