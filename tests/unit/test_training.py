@@ -167,6 +167,23 @@ def test_a_model_of_several_members_predicts_their_mean():
     assert (members[0] - members[1]).abs().max() > 1e-3  # independently initialised
 
 
+def test_the_class_embedding_is_joined_to_the_input_of_each_member():
+    # The head adds the embedding's share of the first layer as a per-class row; it must be
+    # the MLP written out on [features, embedding of the label], member by member.
+    torch.manual_seed(0)
+    cfg = replace(BASE, members=2, width=8, depth=3, x_fourier=1)
+    model = Denoiser(cfg, num_classes=5, class_dim=3).double()
+    features = torch.randn(2, 40, model.weights[0].shape[1] - 3, dtype=torch.float64)
+    labels = torch.randint(0, 5, (2, 40))
+    for k in range(2):
+        h = torch.cat([features[k], model.embed[k, labels[k]]], dim=1)
+        for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
+            h = h @ weight[k] + bias[k]
+            h = torch.nn.functional.leaky_relu(h, 0.2) if i < cfg.depth else h
+        torch.testing.assert_close(model.head(features, labels)[k], h)
+    assert labels[0].unique().numel() > 1
+
+
 def test_each_member_trains_on_its_own_rows_as_a_model_of_its_own():
     # One epoch of a 2-member conditional model: every member must take the Adam step that
     # a one-member model takes on that member's rows, labels and noise (the hook sees them),

@@ -59,6 +59,8 @@ class Denoiser(nn.Module):
                 shapes.append(nn.Parameter(torch.empty(k, size, fan_out).uniform_(-bound, bound)))
             fan_in = fan_out
         self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
+        # row c is class c's one-hot vector (indexing it skips one_hot's range check per step)
+        self.register_buffer("class_rows", torch.eye(max(num_classes, 1)), persistent=False)
         octaves = 2.0 ** torch.arange(cfg.x_fourier, dtype=torch.float32)
         self.register_buffer("x_freqs", octaves * math.pi, persistent=False)
 
@@ -92,18 +94,19 @@ class Denoiser(nn.Module):
         k = self.cfg.members
         if features.dim() == 2:
             features = features.expand(k, -1, -1)
+        n = features.shape[-1]
+        h = torch.baddbmm(self.biases[0], features, self.weights[0][:, :n])
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this denoiser is class-conditional: pass labels")
-            member = torch.arange(k, device=labels.device)[:, None]
-            classes = self.embed[member, labels if labels.dim() == 2 else labels.expand(k, -1)]
-            features = torch.cat([features, classes], dim=2)
-        h = features
-        last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(bias, h, weight)
-            if i < last:
-                h = nn.functional.leaky_relu(h, 0.2)
+            # The embedding joined to the input adds embed[c] @ W_class to the first layer: a
+            # row per class, picked by a one-hot product. Same model as concatenating it to
+            # the features, without copying them every step (docs/denoiser.md).
+            table = torch.bmm(self.embed, self.weights[0][:, n:])
+            onehot = self.class_rows[labels]
+            h = torch.baddbmm(h, onehot if labels.dim() == 2 else onehot.expand(k, -1, -1), table)
+        for weight, bias in zip(self.weights[1:], self.biases[1:], strict=True):
+            h = torch.baddbmm(bias, nn.functional.leaky_relu(h, 0.2), weight)
         return h
 
     def head_target(self, x: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
