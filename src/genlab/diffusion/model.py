@@ -60,7 +60,7 @@ class Denoiser(nn.Module):
             fan_in = fan_out
         self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
         # row c is class c's one-hot vector (indexing it skips one_hot's range check per step)
-        self.register_buffer("class_rows", torch.eye(max(num_classes, 1)), persistent=False)
+        self.register_buffer("class_rows", torch.eye(num_classes), persistent=False)
         octaves = 2.0 ** torch.arange(cfg.x_fourier, dtype=torch.float32)
         self.register_buffer("x_freqs", octaves * math.pi, persistent=False)
 
@@ -92,8 +92,7 @@ class Denoiser(nn.Module):
         joined to the class embedding. `features` (rows, n) and `labels` (rows,) are shared
         by the members; with a leading members axis each member has its own rows."""
         k = self.cfg.members
-        if features.dim() == 2:
-            features = features.expand(k, -1, -1)
+        features = features.expand(k, -1, -1)  # adds the members axis where it is missing
         n = features.shape[-1]
         h = torch.baddbmm(self.biases[0], features, self.weights[0][:, :n])
         if self.embed is not None:
@@ -103,8 +102,7 @@ class Denoiser(nn.Module):
             # row per class, picked by a one-hot product. Same model as concatenating it to
             # the features, without copying them every step (docs/denoiser.md).
             table = torch.bmm(self.embed, self.weights[0][:, n:])
-            onehot = self.class_rows[labels]
-            h = torch.baddbmm(h, onehot if labels.dim() == 2 else onehot.expand(k, -1, -1), table)
+            h = torch.baddbmm(h, self.class_rows[labels].expand(k, -1, -1), table)
         for weight, bias in zip(self.weights[1:], self.biases[1:], strict=True):
             h = torch.baddbmm(bias, nn.functional.leaky_relu(h, 0.2), weight)
         return h
