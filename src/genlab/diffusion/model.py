@@ -104,7 +104,8 @@ class Denoiser(nn.Module):
             table = torch.bmm(self.embed, self.weights[0][:, n:])
             h = torch.baddbmm(h, self.class_rows[labels].expand(k, -1, -1), table)
         for weight, bias in zip(self.weights[1:], self.biases[1:], strict=True):
-            h = torch.baddbmm(bias, nn.functional.leaky_relu(h, 0.2), weight)
+            # in place: h is this call's own fresh product (saves an allocation per layer)
+            h = torch.baddbmm(bias, nn.functional.leaky_relu_(h, 0.2), weight)
         return h
 
     def head_target(self, x: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
