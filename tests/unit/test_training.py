@@ -184,6 +184,26 @@ def test_the_class_embedding_is_joined_to_the_input_of_each_member():
     assert labels[0].unique().numel() > 1
 
 
+@pytest.mark.parametrize(("members", "depth", "classes"), [(1, 2, 0), (2, 3, 4)])
+def test_fit_gradients_are_autograds_to_the_bit(members, depth, classes):
+    # The written-out backward pass must give the loss and every parameter's gradient that
+    # autograd gives through `head`, bit for bit (float32, as training runs).
+    torch.manual_seed(0)
+    cfg = replace(BASE, members=members, width=16, depth=depth, x_fourier=1)
+    model = Denoiser(cfg, num_classes=classes, class_dim=3 if classes else 0)
+    n = model.weights[0].shape[1] - (3 if classes else 0)
+    features, target = torch.randn(members, 50, n), torch.randn(members, 50, 2)
+    labels = torch.randint(0, classes, (members, 50)) if classes else None
+    losses = ((model.head(features, labels) - target) ** 2).sum(dim=2).mean(dim=1)
+    losses.sum().backward()
+    expected = {name: p.grad for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    fitted = model.fit_gradients(features, target, labels)
+    assert torch.equal(fitted, losses.detach())
+    for name, p in model.named_parameters():
+        assert torch.equal(p.grad, expected[name]), name
+
+
 def test_each_member_trains_on_its_own_rows_as_a_model_of_its_own():
     # One epoch of a 2-member conditional model: every member must take the Adam step that
     # a one-member model takes on that member's rows, labels and noise (the hook sees them),

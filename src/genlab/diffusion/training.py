@@ -157,11 +157,10 @@ def train_denoiser(
         features = features.view(n, k, batch, -1)
         targets = targets.view(n, k, batch, -1)
         for i in range(n):
-            out = model.head(features[i], None if classes is None else classes[i])
             # the sum of the members' own mean losses: each member's gradient is its own
-            per_member = ((out - targets[i]) ** 2).sum(dim=2).mean(dim=1)
-            opt.zero_grad()
-            per_member.sum().backward()
+            per_member = model.fit_gradients(
+                features[i], targets[i], None if classes is None else classes[i]
+            )
             opt.param_groups[0]["lr"] = rates[first + i]
             opt.step()
             if average is not None:
@@ -169,7 +168,7 @@ def train_denoiser(
                     torch._foreach_lerp_(
                         list(average.parameters()), list(model.parameters()), 1 - cfg.ema
                     )
-            losses[first + i] = per_member.detach().mean()
+            losses[first + i] = per_member.mean()
             epoch = first + i + 1
             if epoch % CHECK_EVERY == 0 or epoch == cfg.epochs:
                 _check_losses(losses, epoch, cfg, on_epoch)
