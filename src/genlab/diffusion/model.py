@@ -92,18 +92,25 @@ class Denoiser(nn.Module):
         """F of every member, (members, rows, dim): the learned part, the MLP on the features
         joined to the class embedding. `features` (rows, n) and `labels` (rows,) are shared
         by the members; with a leading members axis each member has its own rows."""
-        return self._layers(features, labels)[0]
+        features = features.expand(self.cfg.members, -1, -1)  # adds a missing members axis
+        return self._layers(features, labels, *self._params())[0]
+
+    def _params(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+        """The layers' weights and biases as plain lists: slicing a ParameterList builds a new
+        module, 30 us a step."""
+        return list(self.weights), list(self.biases)
 
     def _layers(
-        self, features: torch.Tensor, labels: torch.Tensor | None
+        self,
+        features: torch.Tensor,
+        labels: torch.Tensor | None,
+        weights: list[nn.Parameter],
+        biases: list[nn.Parameter],
     ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor | None]:
-        """`head`'s output, its hidden activations and the labels' one-hot rows (members axis
-        added; None without a class embedding)."""
+        """`head` on features with their members axis: its output, its hidden activations and
+        the labels' one-hot rows (None without a class embedding)."""
         k = self.cfg.members
-        features = features.expand(k, -1, -1)  # adds the members axis where it is missing
         n = features.shape[-1]
-        # plain lists: slicing a ParameterList builds a new module, 30 us a step
-        weights, biases = list(self.weights), list(self.biases)
         h = torch.baddbmm(biases[0], features, weights[0][:, :n])
         rows = None
         if self.embed is not None:
@@ -135,11 +142,11 @@ class Denoiser(nn.Module):
         (members, rows, dim)."""
         features = features.expand(self.cfg.members, -1, -1)
         n = features.shape[-1]
-        out, activations, rows = self._layers(features, labels)
+        weights, biases = self._params()
+        out, activations, rows = self._layers(features, labels, weights, biases)
         diff = out - target
         losses = (diff**2).sum(dim=2).mean(dim=1)
         grad = diff * 2 * (1 / diff.shape[1])  # d(losses.sum()) / dF, as autograd rounds it
-        weights, biases = list(self.weights), list(self.biases)
         layers = zip(weights[1:], biases[1:], activations, strict=True)
         for weight, bias, act in reversed(list(layers)):
             bias.grad = grad.sum(dim=1, keepdim=True)
