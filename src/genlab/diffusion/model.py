@@ -25,6 +25,7 @@ EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 FOURIER_FREQS = (1.0, 2.0, 4.0, 8.0, 16.0)
 LEAKY_SLOPE = 0.2  # of the hidden layers' LeakyReLU
+NARROW = 4  # a layer with at most this many outputs gets its weight gradient as (grad^T act)^T
 
 # With scale_input the network sees x_t / sqrt(sigma^2 + SIGMA_DATA^2), of about unit scale
 # at every noise level (Karras et al. 2022's c_in); SIGMA_DATA is about the square's std.
@@ -150,7 +151,7 @@ class Denoiser(nn.Module):
         layers = zip(weights[1:], biases[1:], activations, strict=True)
         for weight, bias, act in reversed(list(layers)):
             bias.grad = grad.sum(dim=1, keepdim=True)
-            weight.grad = act.transpose(1, 2).bmm(grad)
+            weight.grad = _weight_grad(act, grad)
             # the activation ran in place, so its backward reads the sign from its output
             grad = torch.ops.aten.leaky_relu_backward(
                 grad.bmm(weight.transpose(1, 2)), act, LEAKY_SLOPE, True
@@ -185,6 +186,15 @@ class Denoiser(nn.Module):
         if self.cfg.parameterization == "edm":
             return edm_eps(x, schedule.sigma(t.reshape(-1, 1)), out, SIGMA_DATA)
         return out
+
+
+def _weight_grad(act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """act^T grad, a layer's weight gradient. With the output layer's narrow grad it is
+    computed as (grad^T act)^T: the same sums in the same order, so the same bits (a unit
+    test checks them), but MKL's wide-by-narrow product takes about 5x longer on its own."""
+    if grad.shape[-1] <= NARROW:
+        return grad.transpose(1, 2).bmm(act).transpose(1, 2).contiguous()
+    return act.transpose(1, 2).bmm(grad)
 
 
 def _per_row(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
