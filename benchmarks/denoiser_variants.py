@@ -6,9 +6,14 @@ it does not take from `denoiser`) with the conditional model's epochs;
 every variant trains both models on the pipeline's data recipe and is scored as the
 stages score them: sample quality at the configured sampler, the best sampler at small
 NFE budgets, class accuracy, and ELBO / ODE log p errors at the nine grid cells' centres.
-Variants run in parallel processes (`--jobs`, each with `--threads` threads). Example:
+Variants run in parallel processes (`--jobs`, each with `--threads` threads). `--seeds`
+trains every variant once per `denoiser.seed` and adds a mean row per variant, with the
+number of seeds that meet the interior ODE target at the pipeline's table points and the
+class-accuracy target; `--models` trains one of the two models only. Examples:
 
     python benchmarks/denoiser_variants.py --jobs 2 --out reports/denoiser_variants.md
+    python benchmarks/denoiser_variants.py --jobs 1 --threads 2 --models conditional \
+        --seeds 0,1,2,3,4,5,6,7 --only default --extra '{"one member": [{"cond_members": 1}, null]}'
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch
 import typer
 
 from genlab.config import PARAMS_FILE, Config, load_config
+from genlab.diffusion.config import ConditionalConfig, DenoiserConfig, LikelihoodConfig
 from genlab.diffusion.data import make_classes, make_square
 from genlab.diffusion.experiments import quality_table, sample_classes, sample_points
 from genlab.diffusion.likelihood import evaluate_model, table_points
@@ -34,6 +40,7 @@ from genlab.diffusion.truth import num_classes
 
 # name -> (denoiser overrides, conditional epochs or None for the params value)
 VARIANTS: dict[str, tuple[dict[str, object], int | None]] = {
+    "default": ({}, None),
     "eps (previous default)": ({"parameterization": "eps"}, 9000),
     "eps, ema": ({"parameterization": "eps", "ema": 0.995}, 3000),
     "edm": ({"parameterization": "edm"}, 3000),
@@ -44,6 +51,8 @@ VARIANTS: dict[str, tuple[dict[str, object], int | None]] = {
     "edm, depth 4": ({"parameterization": "edm", "depth": 4}, 3000),
 }
 
+
+Points = tuple[torch.Tensor, torch.Tensor]  # locations and labels, as table_points gives them
 
 # The nine grid cells' centres: interior points of both models.
 CENTRES = tuple((x, y) for x in (-2 / 3, 0.0, 2 / 3) for y in (-2 / 3, 0.0, 2 / 3))
@@ -57,11 +66,23 @@ def best_row(table: pd.DataFrame, budget: int) -> pd.Series:
     return good.loc[good.swd_ratio.idxmin()] if len(good) else rows.loc[rows.in_support.idxmax()]
 
 
-def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int | None,
-          threads: int) -> dict[str, object]:  # fmt: skip
-    """Train both models of one variant and score them as the pipeline does."""
+ODE_TARGET = 0.1  # the issue's interior ODE log p error target, in nats
+ACC_TARGET = 0.99  # and its class-accuracy target
+
+
+def score(
+    cfg: Config,
+    name: str,
+    overrides: dict[str, object],
+    cond_epochs: int | None,
+    threads: int,
+    seed: int | None = None,
+    models: str = "both",
+) -> dict[str, object]:
+    """Train the models of one variant (`models`: both, unconditional or conditional) with
+    `denoiser.seed` = `seed` (None: the params value) and score them as the pipeline does."""
     torch.set_num_threads(threads)
-    overrides = dict(overrides)
+    overrides = dict(overrides) | ({} if seed is None else {"seed": seed})
     classes_n = int(str(overrides.pop("classes_n", cfg.classes.n)))
     cond = replace(
         cfg.conditional,
@@ -71,29 +92,62 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
     )
     data_n = int(str(overrides.pop("data_n", cfg.data.n)))
     d = replace(cfg.denoiser, **overrides, device="cpu")
+    layout = cfg.classes.layout
+    lc = replace(cfg.likelihood, points=CENTRES, ode_steps=100)
+    points = table_points(lc.points, layout)
+    table = table_points(cfg.likelihood.points, layout)
+    row: dict[str, object] = {"variant": name, "seed": d.seed}
+    if models != "conditional":
+        row |= _score_unconditional(cfg, d, data_n, lc, points, table)
+    if models != "unconditional":
+        row |= _score_conditional(cfg, d, cond, classes_n, lc, points, table)
+    print(json.dumps(row, default=float), flush=True)
+    return row
+
+
+def _score_unconditional(
+    cfg: Config, d: DenoiserConfig, data_n: int, lc: LikelihoodConfig, points: Points, table: Points
+) -> dict[str, object]:
+    """Train the `train` stage's model with settings `d` on `data_n` points and score it."""
     schedule = noise_schedule(d)
-    square = make_square(data_n, cfg.data.seed)
+    square = make_square(data_n, cfg.data.seed).round(6)  # as data/square.csv stores them
     x0 = torch.tensor(square[["x", "y"]].to_numpy(), dtype=torch.float32)
     start = time.perf_counter()
     model, _ = train_denoiser(x0, d, torch.device("cpu"))
-    row: dict[str, object] = {"variant": name, "train_s": time.perf_counter() - start}
+    row: dict[str, object] = {"train_s": time.perf_counter() - start}
     s, m = cfg.sampler, cfg.metrics
     _, x, _ = sample_points(eps_fn(model, schedule), schedule, s, s.n, s.seed)
     q = square_quality(x, m)
     row |= {"in_support": q["in_support"], "swd_ratio": q["swd_ratio"]}
     grids = cfg.figures.quality_grids
-    table = quality_table(eps_fn(model, schedule), schedule, s, [10, 20], grids, 2000, s.seed, m)
+    by_nfe = quality_table(eps_fn(model, schedule), schedule, s, [10, 20], grids, 2000, s.seed, m)
     for budget in (10, 20):
-        best = best_row(table, budget)
+        best = best_row(by_nfe, budget)
         quality = f"{best.in_support:.3f}/{best.swd_ratio:.2f}"
         row[f"best@{budget}"] = f"{best.sampler} {best.grid} {quality}"
     layout = cfg.classes.layout
-    lc = replace(cfg.likelihood, points=CENTRES, ode_steps=100)
-    points = table_points(lc.points, layout)
     uncond = evaluate_model("u", model, schedule, lc, layout, points).metrics
+    at_table = evaluate_model("u", model, schedule, cfg.likelihood, layout, table).metrics
     row |= {"ode_err": uncond["interior_logp_ode_abs_error"],
-            "elbo_gap": uncond["interior_elbo_gap"]}  # fmt: skip
+            "elbo_gap": uncond["interior_elbo_gap"],
+            "ode_err_table": at_table["interior_logp_ode_abs_error"]}  # fmt: skip
+    return row
 
+
+def _score_conditional(
+    cfg: Config,
+    d: DenoiserConfig,
+    cond: ConditionalConfig,
+    classes_n: int,
+    lc: LikelihoodConfig,
+    points: Points,
+    table: Points,
+) -> dict[str, object]:
+    """Train the `train_conditional` stage's model (`cond` on top of `d`) on `classes_n`
+    labelled points and score it."""
+    schedule = noise_schedule(d)
+    s, m = cfg.sampler, cfg.metrics
+    layout = cfg.classes.layout
     classes = make_classes(classes_n, cfg.classes.seed, layout)
     xc = torch.tensor(classes[["x", "y"]].to_numpy(), dtype=torch.float32)
     labels = torch.tensor(classes["label"].to_numpy())
@@ -103,15 +157,32 @@ def score(cfg: Config, name: str, overrides: dict[str, object], cond_epochs: int
         xc, dc, torch.device("cpu"), labels=labels, num_classes=num_classes(layout),
         class_dim=cfg.conditional.class_dim,
     )  # fmt: skip
-    row["cond_train_s"] = time.perf_counter() - start
+    row: dict[str, object] = {"cond_train_s": time.perf_counter() - start}
     lab, _, xs, _ = sample_classes(cmodel, schedule, s, cfg.conditional.n)
     cq = class_quality(xs, lab, layout, m)
     row |= {"class_acc": cq["class_accuracy"], "cond_swd": cq["cond_swd_ratio_mean"]}
-    cond = evaluate_model("c", cmodel, schedule, lc, layout, points).metrics
-    row |= {"cond_ode_err": cond["interior_logp_ode_abs_error"],
-            "cond_elbo_gap": cond["interior_elbo_gap"]}  # fmt: skip
-    print(json.dumps(row, default=float), flush=True)
+    centres = evaluate_model("c", cmodel, schedule, lc, layout, points).metrics
+    at_table = evaluate_model("c", cmodel, schedule, cfg.likelihood, layout, table).metrics
+    row |= {"cond_ode_err": centres["interior_logp_ode_abs_error"],
+            "cond_elbo_gap": centres["interior_elbo_gap"],
+            "cond_ode_err_table": at_table["interior_logp_ode_abs_error"]}  # fmt: skip
     return row
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant: the mean of every numeric column over its seeds, and how many
+    seeds meet the interior ODE target at the table points and the class-accuracy target."""
+    means = rows.groupby("variant", sort=False).mean(numeric_only=True).drop(columns="seed")
+    means.insert(0, "seeds", rows.groupby("variant", sort=False).size())
+    counts = {"ode_err_table": ODE_TARGET, "cond_ode_err_table": ODE_TARGET}
+    for column, target in counts.items():
+        if column in rows:
+            below = rows[column] < target
+            means[f"{column}<{target}"] = below.groupby(rows.variant, sort=False).sum()
+    if "class_acc" in rows:
+        good = rows.class_acc >= ACC_TARGET
+        means[f"class_acc>={ACC_TARGET}"] = good.groupby(rows.variant, sort=False).sum()
+    return means.reset_index()
 
 
 def main(
@@ -120,15 +191,26 @@ def main(
     only: str = typer.Option("", help="comma-separated variant names (default: all)."),
     extra: str = typer.Option("", help='JSON {"name": [overrides, cond_epochs]} to add.'),
     out: Path = typer.Option(None, help="also write the table here (markdown)."),
+    seeds: str = typer.Option("", help="comma-separated denoiser.seed values (default: params)."),
+    models: str = typer.Option("both", help="both | unconditional | conditional."),
 ) -> None:
     """Train and score every variant; print the table."""
+    if models not in ("both", "unconditional", "conditional"):
+        raise typer.BadParameter(f"{models!r}; expected both, unconditional or conditional")
     cfg = load_config(PARAMS_FILE)
     variants = dict(VARIANTS) | {k: tuple(v) for k, v in json.loads(extra or "{}").items()}
     names = [n.strip() for n in only.split(",")] if only else list(variants)
+    seed_list = [int(x) for x in seeds.split(",")] if seeds else [None]
     with ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(score, cfg, n, *variants[n], threads) for n in names]
-        rows = [f.result() for f in futures]
-    table = pd.DataFrame(rows).round(3).to_markdown(index=False)
+        futures = [
+            pool.submit(score, cfg, n, *variants[n], threads, seed, models)
+            for n in names
+            for seed in seed_list
+        ]
+        rows = pd.DataFrame([f.result() for f in futures])
+    table = rows.round(3).to_markdown(index=False)
+    if len(seed_list) > 1:
+        table += "\n\n" + summarise(rows).round(4).to_markdown(index=False)
     print(table)
     if out is not None:
         out.write_text(table + "\n")
