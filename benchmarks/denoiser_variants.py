@@ -30,7 +30,7 @@ import typer
 
 from genlab.config import PARAMS_FILE, Config, load_config
 from genlab.diffusion.config import ConditionalConfig, DenoiserConfig, LikelihoodConfig
-from genlab.diffusion.data import make_classes, make_square
+from genlab.diffusion.data import make_classes, stored_square
 from genlab.diffusion.experiments import quality_table, sample_classes, sample_points
 from genlab.diffusion.likelihood import evaluate_model, table_points
 from genlab.diffusion.model import eps_fn, noise_schedule
@@ -110,7 +110,7 @@ def _score_unconditional(
 ) -> dict[str, object]:
     """Train the `train` stage's model with settings `d` on `data_n` points and score it."""
     schedule = noise_schedule(d)
-    square = make_square(data_n, cfg.data.seed).round(6)  # as data/square.csv stores them
+    square = stored_square(data_n, cfg.data.seed)
     x0 = torch.tensor(square[["x", "y"]].to_numpy(), dtype=torch.float32)
     start = time.perf_counter()
     model, _ = train_denoiser(x0, d, torch.device("cpu"))
@@ -174,11 +174,10 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     seeds meet the interior ODE target at the table points and the class-accuracy target."""
     means = rows.groupby("variant", sort=False).mean(numeric_only=True).drop(columns="seed")
     means.insert(0, "seeds", rows.groupby("variant", sort=False).size())
-    counts = {"ode_err_table": ODE_TARGET, "cond_ode_err_table": ODE_TARGET}
-    for column, target in counts.items():
+    for column in ("ode_err_table", "cond_ode_err_table"):
         if column in rows:
-            below = rows[column] < target
-            means[f"{column}<{target}"] = below.groupby(rows.variant, sort=False).sum()
+            below = rows[column] < ODE_TARGET
+            means[f"{column}<{ODE_TARGET}"] = below.groupby(rows.variant, sort=False).sum()
     if "class_acc" in rows:
         good = rows.class_acc >= ACC_TARGET
         means[f"class_acc>={ACC_TARGET}"] = good.groupby(rows.variant, sort=False).sum()

@@ -11,6 +11,8 @@ from genlab.common.errors import GenlabError
 from genlab.common.io import read_points
 from genlab.diffusion.truth import num_classes, region_of, sample_square
 
+CSV_DECIMALS = 6  # decimals the data CSVs keep (write_csv's float format)
+
 
 def make_square(n: int, seed: int) -> pd.DataFrame:
     """n points uniform in [-1, 1]^2 as a frame with columns x, y."""
@@ -18,13 +20,18 @@ def make_square(n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1]})
 
 
+def stored_square(n: int, seed: int) -> pd.DataFrame:
+    """`make_square`'s points rounded as the data CSVs store them: what the stages train on."""
+    return make_square(n, seed).round(CSV_DECIMALS)
+
+
 def make_classes(n: int, seed: int, layout: str) -> pd.DataFrame:
     """n points uniform in the square labelled by region: columns x, y, label.
 
-    Coordinates are rounded to the 6 decimals the CSV keeps before labelling, so the
-    label of every stored point is the region of its stored coordinates.
+    Coordinates are rounded to the decimals the CSV keeps before labelling, so the label
+    of every stored point is the region of its stored coordinates.
     """
-    frame = make_square(n, seed).round(6)
+    frame = stored_square(n, seed)
     xy = torch.tensor(frame[["x", "y"]].to_numpy())
     return frame.assign(label=region_of(xy, layout).numpy())
 
