@@ -198,10 +198,19 @@ def test_fit_gradients_are_autograds_to_the_bit(members, depth, classes):
     losses.sum().backward()
     expected = {name: p.grad for name, p in model.named_parameters()}
     model.zero_grad(set_to_none=True)
-    fitted = model.fit_gradients(features, target, labels)
+    fitted = model.fit_gradients(features, target, model.one_hot(labels))
     assert torch.equal(fitted, losses.detach())
     for name, p in model.named_parameters():
         assert torch.equal(p.grad, expected[name]), name
+
+
+def test_a_conditional_denoiser_without_labels_says_so():
+    model = Denoiser(replace(BASE, width=8, depth=1), num_classes=3, class_dim=2)
+    n = model.weights[0].shape[1] - 2
+    with pytest.raises(ValueError, match="class-conditional"):
+        model.head(torch.randn(10, n))
+    with pytest.raises(ValueError, match="class-conditional"):
+        model.fit_gradients(torch.randn(1, 10, n), torch.randn(1, 10, 2))
 
 
 def test_each_member_trains_on_its_own_rows_as_a_model_of_its_own():

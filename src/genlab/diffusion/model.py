@@ -61,7 +61,6 @@ class Denoiser(nn.Module):
                 shapes.append(nn.Parameter(torch.empty(k, size, fan_out).uniform_(-bound, bound)))
             fan_in = fan_out
         self.register_buffer("freqs", torch.tensor(FOURIER_FREQS) * math.pi, persistent=False)
-        # row c is class c's one-hot vector (indexing it skips one_hot's range check per step)
         self.register_buffer("class_rows", torch.eye(num_classes), persistent=False)
         octaves = 2.0 ** torch.arange(cfg.x_fourier, dtype=torch.float32)
         self.register_buffer("x_freqs", octaves * math.pi, persistent=False)
@@ -94,7 +93,20 @@ class Denoiser(nn.Module):
         joined to the class embedding. `features` (rows, n) and `labels` (rows,) are shared
         by the members; with a leading members axis each member has its own rows."""
         features = features.expand(self.cfg.members, -1, -1)  # adds a missing members axis
-        return self._layers(features, labels, *self._params())[0]
+        return self._layers(features, self.one_hot(labels), *self._params())[0]
+
+    def one_hot(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """The labels' one-hot rows (None without a class embedding), what `fit_gradients`
+        takes in their place: (members, rows, classes) for labels (rows,) shared by the
+        members, else the labels' shape plus classes. Training builds them once for many
+        epochs; indexing them out at each step costs about 90 us."""
+        if self.embed is None:
+            return None
+        if labels is None:
+            raise ValueError("this denoiser is class-conditional: pass labels")
+        # row c is class c's one-hot vector (indexing it skips one_hot's range check)
+        rows = self.class_rows[labels]
+        return rows.expand(self.cfg.members, -1, -1) if labels.dim() == 1 else rows
 
     def _params(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """The layers' weights and biases as plain lists: slicing a ParameterList builds a new
@@ -104,34 +116,29 @@ class Denoiser(nn.Module):
     def _layers(
         self,
         features: torch.Tensor,
-        labels: torch.Tensor | None,
+        rows: torch.Tensor | None,
         weights: list[nn.Parameter],
         biases: list[nn.Parameter],
-    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor | None]:
-        """`head` on features with their members axis: its output, its hidden activations and
-        the labels' one-hot rows (None without a class embedding)."""
-        k = self.cfg.members
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`head` on features with their members axis and the labels' one-hot `rows`: its
+        output and its hidden activations."""
         n = features.shape[-1]
         h = torch.baddbmm(biases[0], features, weights[0][:, :n])
-        rows = None
         if self.embed is not None:
-            if labels is None:
-                raise ValueError("this denoiser is class-conditional: pass labels")
             # The embedding joined to the input adds embed[c] @ W_class to the first layer: a
             # row per class, picked by a one-hot product. Same model as concatenating it to
             # the features, without copying them every step (docs/denoiser.md).
-            rows = self.class_rows[labels].expand(k, -1, -1)
             h = torch.baddbmm(h, rows, torch.bmm(self.embed, weights[0][:, n:]))
         activations = []
         for weight, bias in zip(weights[1:], biases[1:], strict=True):
             # in place: h is this call's own fresh product (saves an allocation per layer)
             activations.append(nn.functional.leaky_relu_(h, LEAKY_SLOPE))
             h = torch.baddbmm(bias, activations[-1], weight)
-        return h, activations, rows
+        return h, activations
 
     @torch.no_grad()
     def fit_gradients(
-        self, features: torch.Tensor, target: torch.Tensor, labels: torch.Tensor | None = None
+        self, features: torch.Tensor, target: torch.Tensor, rows: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Set each parameter's .grad to the gradient of the sum over members of their mean
         ||F - target||^2, and return those losses (members,).
@@ -139,12 +146,14 @@ class Denoiser(nn.Module):
         This is `head`'s backward pass written out, with the products and the rounding of
         autograd's own (a unit test checks the gradients to the bit), but no graph to build
         at each step: an epoch of the conditional training takes about 13 % less
-        (docs/denoiser.md). `features` and `labels` are as in `head`; `target` is
-        (members, rows, dim)."""
+        (docs/denoiser.md). `features` are as in `head`, `rows` are the labels' `one_hot`
+        rows and `target` is (members, rows, dim)."""
+        if self.embed is not None and rows is None:
+            raise ValueError("this denoiser is class-conditional: pass the labels' one_hot rows")
         features = features.expand(self.cfg.members, -1, -1)
         n = features.shape[-1]
         weights, biases = self._params()
-        out, activations, rows = self._layers(features, labels, weights, biases)
+        out, activations = self._layers(features, rows, weights, biases)
         diff = out - target
         losses = (diff**2).sum(dim=2).mean(dim=1)
         grad = diff * 2 * (1 / diff.shape[1])  # d(losses.sum()) / dF, as autograd rounds it

@@ -153,7 +153,7 @@ def train_denoiser(
             features, targets = noised_examples(
                 model, x0[rows], schedule, gen, cfg, row_labels, target
             )
-        classes = None if row_labels is None else row_labels.view(n, k, batch)
+        classes = None if row_labels is None else model.one_hot(row_labels.view(n, k, batch))
         features = features.view(n, k, batch, -1)
         targets = targets.view(n, k, batch, -1)
         for i in range(n):
