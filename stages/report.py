@@ -11,7 +11,7 @@ from genlab.charts import offline_bundle, plots_template
 from genlab.common.cli import run_stage
 from genlab.common.io import write_text
 from genlab.config import PARAMS_FILE, load_config
-from genlab.report import build_report, report_body
+from genlab.report import build_report, report_body, report_metrics
 from genlab.webpage import build_page
 
 
@@ -19,9 +19,10 @@ def main(
     params: Path = typer.Option(PARAMS_FILE, help="params file (captions quote its values)."),
     reports: Path = typer.Option(Path("reports"), help="reports folder; links are relative."),
 ) -> None:
-    """Collect every figure, table and metrics file into one markdown page and one web page."""
+    """Collect every figure, table and metrics file (but the image pipeline's) into one
+    markdown page and one web page."""
     cfg = load_config(params)
-    metrics = sorted((reports / "metrics").glob("*.json"))
+    metrics = report_metrics(reports / "metrics")
     write_text(reports / "README.md", build_report(cfg, reports, metrics))
     bundle = offline_bundle()
     comparison = comparison_markdown(compare_with_head(params, metrics))

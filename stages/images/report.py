@@ -8,6 +8,7 @@ from genlab.common.cli import run_stage
 from genlab.common.io import write_text
 from genlab.images_config import IMAGES_PARAMS_FILE, load_images_config
 from genlab.images_report import build_images_report
+from genlab.report import IMAGE_METRICS
 
 
 def main(
@@ -17,7 +18,7 @@ def main(
 ) -> None:
     """Collect the image figures, the quality table and the img_* metrics into one page."""
     cfg = load_images_config(params)
-    files = sorted(metrics.glob("img_*.json"))
+    files = sorted(metrics.glob(f"{IMAGE_METRICS}*.json"))
     write_text(reports / "README.md", build_images_report(cfg, reports, files))
     print(f"wrote {reports / 'README.md'}")
 

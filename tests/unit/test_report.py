@@ -10,7 +10,7 @@ import yaml
 from genlab.charts import CHARTS
 from genlab.common.errors import GenlabError
 from genlab.config import Config
-from genlab.report import SECTIONS, TABLES, build_report
+from genlab.report import SECTIONS, TABLES, build_report, report_metrics
 
 ENTRIES = [e for group in (SECTIONS, TABLES) for entries in group.values() for e in entries]
 
@@ -35,6 +35,17 @@ def test_report_stage_declares_what_it_shows(root):
         for m in stage.get("metrics", [])
     }
     assert metrics == {d for d in report["deps"] if d.startswith("reports/metrics/")}
+
+
+def test_the_report_shows_only_the_metrics_files_it_declares(root, tmp_path):
+    # The image pipeline's metrics belong to its own report; reading them here would leave
+    # reports/README.md stale whenever they change, as they are no deps of this stage.
+    for name in ("sampling.json", "img_train.json", "gpt.json", "notes.txt"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in report_metrics(tmp_path)] == ["gpt.json", "sampling.json"]
+    deps = set(_stages(root)["report"]["deps"])
+    for path in report_metrics(root / "reports/metrics"):
+        assert path.relative_to(root).as_posix() in deps, path.name
 
 
 def test_every_linked_file_is_produced_by_a_stage(root):
