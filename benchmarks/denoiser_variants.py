@@ -164,12 +164,11 @@ def _score_conditional(
         class_dim=cfg.conditional.class_dim,
     )  # fmt: skip
     row: dict[str, object] = {"cond_train_s": time.perf_counter() - start}
-    lab, _, xs, _ = sample_classes(cmodel, schedule, s, cfg.conditional.n)
-    cq = class_quality(xs, lab, layout, m)
-    row |= {"class_acc": cq["class_accuracy"], "cond_swd": cq["cond_swd_ratio_mean"]}
-    lab, _, xs, _ = sample_classes(cmodel, schedule, s, large)
-    cq = class_quality(xs, lab, layout, m)
-    row |= {"class_acc_large": cq["class_accuracy"], "cond_swd_large": cq["cond_swd_ratio_mean"]}
+    for per_class, suffix in ((cfg.conditional.n, ""), (large, "_large")):
+        lab, _, xs, _ = sample_classes(cmodel, schedule, s, per_class)
+        cq = class_quality(xs, lab, layout, m)
+        row |= {f"class_acc{suffix}": cq["class_accuracy"],
+                f"cond_swd{suffix}": cq["cond_swd_ratio_mean"]}  # fmt: skip
     centres = evaluate_model("c", cmodel, schedule, lc, layout, points).metrics
     at_table = evaluate_model("c", cmodel, schedule, cfg.likelihood, layout, table).metrics
     row |= {"cond_ode_err": centres["interior_logp_ode_abs_error"],
