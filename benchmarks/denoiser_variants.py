@@ -1,8 +1,9 @@
 """Train denoiser variants side by side and tabulate what the pipeline would report for each.
 
 A variant is a name and `denoiser` overrides (`data_n` and `classes_n` set the training
-points; `cond_batch` and `cond_members` the conditional model's batch and members, which
-it does not take from `denoiser`) with the conditional model's epochs;
+points; `cond_<field>` sets a field of section `conditional`, such as `cond_members` or
+`cond_x_fourier`, which that model does not take from `denoiser`, and `cond_batch` its
+batch_size) with the conditional model's epochs;
 every variant trains both models on the pipeline's data recipe and is scored as the
 stages score them: sample quality at the configured sampler, the best sampler at small
 NFE budgets, class accuracy and swd (also on `--large` samples per class: `_large`), and
@@ -42,6 +43,15 @@ from genlab.diffusion.truth import num_classes
 # name -> (denoiser overrides, conditional epochs or None for the params value)
 VARIANTS: dict[str, tuple[dict[str, object], int | None]] = {
     "default": ({}, None),
+    "conditional of round 9": (
+        {
+            "cond_x_fourier": 2,
+            "cond_x_fourier_blur": False,
+            "cond_batch": 2000,
+            "cond_adam_eps": 0.0005,
+        },
+        None,
+    ),
     "eps (previous default)": ({"parameterization": "eps"}, 9000),
     "eps, ema": ({"parameterization": "eps", "ema": 0.995}, 3000),
     "edm": ({"parameterization": "edm"}, 3000),
@@ -89,12 +99,12 @@ def score(
     torch.set_num_threads(threads)
     overrides = dict(overrides) | ({} if seed is None else {"seed": seed})
     classes_n = int(str(overrides.pop("classes_n", cfg.classes.n)))
-    cond = replace(
-        cfg.conditional,
-        batch_size=int(str(overrides.pop("cond_batch", cfg.conditional.batch_size))),
-        members=int(str(overrides.pop("cond_members", cfg.conditional.members))),
-        epochs=cond_epochs or cfg.conditional.epochs,
-    )
+    # cond_<field> (cond_batch: batch_size) sets a field of section `conditional`
+    cond_fields = {
+        ("batch_size" if key == "cond_batch" else key[5:]): overrides.pop(key)
+        for key in [k for k in overrides if k.startswith("cond_")]
+    }
+    cond = replace(cfg.conditional, **cond_fields, epochs=cond_epochs or cfg.conditional.epochs)
     data_n = int(str(overrides.pop("data_n", cfg.data.n)))
     d = replace(cfg.denoiser, **overrides, device="cpu")
     layout = cfg.classes.layout

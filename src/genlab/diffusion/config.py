@@ -50,6 +50,7 @@ class DenoiserConfig:
     sigma_max: float = number(5.0, gt=0.0, hi=1000.0)
     time_input: TimeInput = "fourier"
     x_fourier: int = number(2, lo=0, hi=16)
+    x_fourier_blur: bool = False
     width: int = number(64, lo=1)
     depth: int = number(3, lo=1)
     members: int = number(1, lo=1, hi=64)
@@ -82,15 +83,26 @@ class ConditionalConfig:
     per class."""
 
     class_dim: int = number(8, lo=1)
+    x_fourier: int = number(3, lo=0, hi=16)
+    x_fourier_blur: bool = True
     members: int = number(2, lo=1, hi=64)
     epochs: int = number(4000, lo=1)
-    batch_size: int = number(2000, lo=0)
+    batch_size: int = number(1000, lo=0)
+    adam_eps: float = number(0.001, gt=0.0)
     n: int = number(200, lo=1)
 
     def denoiser(self, base: DenoiserConfig) -> DenoiserConfig:
         """The conditional model's settings: `base` (section `denoiser`) with this section's
-        members, epochs and batch size."""
-        return replace(base, members=self.members, epochs=self.epochs, batch_size=self.batch_size)
+        input features, members, training length, batch size and Adam epsilon."""
+        return replace(
+            base,
+            x_fourier=self.x_fourier,
+            x_fourier_blur=self.x_fourier_blur,
+            members=self.members,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            adam_eps=self.adam_eps,
+        )
 
 
 @dataclass(frozen=True)

@@ -77,15 +77,26 @@ class Denoiser(nn.Module):
 
     def features(self, x: torch.Tensor, t: torch.Tensor, schedule: Schedule) -> torch.Tensor:
         """The network's fixed (unlearned) inputs: x_t, scaled when `scale_input`, the time
-        features, and sin/cos of the scaled x_t at octave frequencies."""
+        features, and sin/cos of the scaled x_t at octave frequencies (damped by the noise
+        level with `x_fourier_blur`)."""
         t = _per_row(t, x)
         sigma = schedule.sigma(t.reshape(-1, 1))
         xs = x / torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else x
         parts = [xs, self.time_features(t, schedule)]
         if self.cfg.x_fourier:
             # sin and cos of the input at octave frequencies: lets the MLP draw sharp edges
-            angles = (xs[:, :, None] * self.x_freqs.to(x.dtype)).flatten(1)
-            parts += [torch.sin(angles), torch.cos(angles)]
+            freqs = self.x_freqs.to(x.dtype)
+            angles = xs[:, :, None] * freqs
+            waves = [torch.sin(angles), torch.cos(angles)]
+            if self.cfg.x_fourier_blur:
+                # each wave as the noise blurs it: E sin(w (u + tau e)) = exp(-(w tau)^2 / 2)
+                # sin(w u), tau the noise level in the units of xs (docs/denoiser.md)
+                tau = (
+                    sigma / torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else sigma
+                )
+                damp = torch.exp(-0.5 * (tau * freqs) ** 2)[:, None, :]
+                waves = [wave * damp for wave in waves]
+            parts += [wave.flatten(1) for wave in waves]
         return torch.cat(parts, dim=1)
 
     def head(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
