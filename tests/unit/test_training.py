@@ -184,19 +184,19 @@ def test_the_class_embedding_is_joined_to_the_input_of_each_member():
     assert labels[0].unique().numel() > 1
 
 
-@pytest.mark.parametrize("scale_input", [False, True])
-def test_blurred_fourier_features_are_the_plain_ones_averaged_over_the_noise(scale_input):
-    # With x_fourier_blur each wave is its mean over the noise of the level sigma: at input
-    # x it is E sin(w (x + sigma e)) (in the units the network sees), closed form
+@pytest.mark.parametrize(("scale_input", "blur"), [(False, 1.0), (True, 1.0), (True, 2.0)])
+def test_blurred_fourier_features_are_the_plain_ones_averaged_over_the_noise(scale_input, blur):
+    # With x_fourier_blur c each wave is its mean over noise of c times the level sigma: at
+    # input x it is E sin(w (x + c sigma e)) (in the units the network sees), closed form
     # exp(-(w tau)^2 / 2) sin(w x); the other features are the plain model's.
     cfg = replace(BASE, x_fourier=3, scale_input=scale_input)
-    plain, blurred = Denoiser(cfg), Denoiser(replace(cfg, x_fourier_blur=True))
+    plain, blurred = Denoiser(cfg), Denoiser(replace(cfg, x_fourier_blur=blur))
     x = torch.tensor([[0.3, -0.7], [1.1, 0.05]], dtype=torch.float64)
     sigma = torch.tensor([0.02, 0.15], dtype=torch.float64)
     t = SCHED.t_of_sigma(sigma)
     e = torch.randn(400_000, 1, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    # the plain features of x + sigma e, with xs scaled as the network scales x at sigma
-    noisy = (x + sigma[:, None] * e).reshape(-1, 2)
+    # the plain features of x + c sigma e, with xs scaled as the network scales x at sigma
+    noisy = (x + blur * sigma[:, None] * e).reshape(-1, 2)
     mean = plain.features(noisy, t.repeat(400_000), SCHED).reshape(400_000, 2, -1).mean(0)
     got, unblurred = blurred.features(x, t, SCHED), plain.features(x, t, SCHED)
     waves = slice(2 + 11, None)  # scaled x (2) and the time features (11) come first

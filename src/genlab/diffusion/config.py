@@ -50,7 +50,7 @@ class DenoiserConfig:
     sigma_max: float = number(5.0, gt=0.0, hi=1000.0)
     time_input: TimeInput = "fourier"
     x_fourier: int = number(2, lo=0, hi=16)
-    x_fourier_blur: bool = False
+    x_fourier_blur: float = number(0.0, lo=0.0, hi=100.0)
     width: int = number(64, lo=1)
     depth: int = number(3, lo=1)
     members: int = number(1, lo=1, hi=64)
@@ -84,7 +84,7 @@ class ConditionalConfig:
 
     class_dim: int = number(8, lo=1)
     x_fourier: int = number(3, lo=0, hi=16)
-    x_fourier_blur: bool = True
+    x_fourier_blur: float = number(2.0, lo=0.0, hi=100.0)
     members: int = number(2, lo=1, hi=64)
     epochs: int = number(4000, lo=1)
     batch_size: int = number(1000, lo=0)

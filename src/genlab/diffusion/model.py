@@ -78,7 +78,7 @@ class Denoiser(nn.Module):
     def features(self, x: torch.Tensor, t: torch.Tensor, schedule: Schedule) -> torch.Tensor:
         """The network's fixed (unlearned) inputs: x_t, scaled when `scale_input`, the time
         features, and sin/cos of the scaled x_t at octave frequencies (damped by the noise
-        level with `x_fourier_blur`)."""
+        level with `x_fourier_blur` > 0)."""
         t = _per_row(t, x)
         sigma = schedule.sigma(t.reshape(-1, 1))
         xs = x / torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else x
@@ -88,12 +88,11 @@ class Denoiser(nn.Module):
             freqs = self.x_freqs.to(x.dtype)
             angles = xs[:, :, None] * freqs
             waves = [torch.sin(angles), torch.cos(angles)]
-            if self.cfg.x_fourier_blur:
-                # each wave as the noise blurs it: E sin(w (u + tau e)) = exp(-(w tau)^2 / 2)
-                # sin(w u), tau the noise level in the units of xs (docs/denoiser.md)
-                tau = (
-                    sigma / torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else sigma
-                )
+            if blur := self.cfg.x_fourier_blur:
+                # each wave as noise of `blur` times the level blurs it: E sin(w (u + tau e)) =
+                # exp(-(w tau)^2 / 2) sin(w u), tau that noise in the units of xs (docs/denoiser.md)
+                scale = torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else 1.0
+                tau = blur * (sigma / scale)
                 damp = torch.exp(-0.5 * (tau * freqs) ** 2)[:, None, :]
                 waves = [wave * damp for wave in waves]
             parts += [wave.flatten(1) for wave in waves]
