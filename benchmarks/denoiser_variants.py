@@ -46,7 +46,7 @@ VARIANTS: dict[str, tuple[dict[str, object], int | None]] = {
     "conditional of round 9": (
         {
             "cond_x_fourier": 2,
-            "cond_x_fourier_blur": False,
+            "cond_x_fourier_blur": 0.0,
             "cond_batch": 2000,
             "cond_adam_eps": 0.0005,
         },
