@@ -199,7 +199,7 @@ def test_blurred_fourier_features_are_the_plain_ones_averaged_over_the_noise(sca
     noisy = (x + blur * sigma[:, None] * e).reshape(-1, 2)
     mean = plain.features(noisy, t.repeat(400_000), SCHED).reshape(400_000, 2, -1).mean(0)
     got, unblurred = blurred.features(x, t, SCHED), plain.features(x, t, SCHED)
-    waves = slice(2 + 11, None)  # scaled x (2) and the time features (11) come first
+    waves = slice(-2 * 2 * cfg.x_fourier, None)  # sin and cos per coordinate and octave, last
     torch.testing.assert_close(got[:, : waves.start], unblurred[:, : waves.start])
     torch.testing.assert_close(got[:, waves], mean[:, waves], atol=5e-3, rtol=0)
     assert (mean[:, waves] - unblurred[:, waves]).abs().max() > 0.1  # the noise does blur them

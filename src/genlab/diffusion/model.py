@@ -81,7 +81,8 @@ class Denoiser(nn.Module):
         level with `x_fourier_blur` > 0)."""
         t = _per_row(t, x)
         sigma = schedule.sigma(t.reshape(-1, 1))
-        xs = x / torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else x
+        scale = torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else 1.0
+        xs = x / scale
         parts = [xs, self.time_features(t, schedule)]
         if self.cfg.x_fourier:
             # sin and cos of the input at octave frequencies: lets the MLP draw sharp edges
@@ -91,7 +92,6 @@ class Denoiser(nn.Module):
             if blur := self.cfg.x_fourier_blur:
                 # each wave as noise of `blur` times the level blurs it: E sin(w (u + tau e)) =
                 # exp(-(w tau)^2 / 2) sin(w u), tau that noise in the units of xs (docs/denoiser.md)
-                scale = torch.sqrt(sigma**2 + SIGMA_DATA**2) if self.cfg.scale_input else 1.0
                 tau = blur * (sigma / scale)
                 damp = torch.exp(-0.5 * (tau * freqs) ** 2)[:, None, :]
                 waves = [wave * damp for wave in waves]
