@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 from conftest import assert_one_line
@@ -88,3 +90,20 @@ def test_bad_param_names_key_value_and_what_is_allowed():
     error = bad_param("sampler.steps", 0, "expected an integer >= 1")
     assert isinstance(error, GenlabError)
     assert str(error) == "params: sampler.steps = 0 is invalid: expected an integer >= 1"
+
+
+def test_conditional_section_overrides_the_denoiser_fields_it_shares():
+    cfg = parse_config(
+        {
+            "denoiser": {"x_fourier": 1, "members": 3, "epochs": 10, "lr": 0.5, "width": 16},
+            "conditional": {"x_fourier": 4, "x_fourier_blur": 1.5, "members": 5, "epochs": 7,
+                            "batch_size": 30, "adam_eps": 0.25, "class_dim": 3, "n": 11},
+        }
+    )  # fmt: skip
+    d = cfg.conditional.denoiser(cfg.denoiser)
+    taken = {"x_fourier": 4, "x_fourier_blur": 1.5, "members": 5, "epochs": 7,
+             "batch_size": 30, "adam_eps": 0.25}  # fmt: skip
+    assert {name: getattr(d, name) for name in taken} == taken
+    # the rest stays the unconditional model's
+    assert (d.lr, d.width, d.seed) == (0.5, 16, cfg.denoiser.seed)
+    assert replace(d, **{name: getattr(cfg.denoiser, name) for name in taken}) == cfg.denoiser

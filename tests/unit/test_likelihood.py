@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -18,6 +20,7 @@ from genlab.diffusion.likelihood import (
     ode_logp,
     point_table,
     round_trip,
+    summary,
     table_points,
 )
 from genlab.diffusion.model import ideal_gaussian_eps
@@ -232,3 +235,22 @@ def test_rqmc_elbo_error_bar_is_honest():
     values = torch.cat([r.elbo for r in runs])
     reported = torch.cat([r.se for r in runs]).mean()
     assert 0.5 < float(values.std() / reported) < 2.0, (values, reported)
+
+
+def test_summary_gives_the_interior_mean_and_worst_point():
+    # Two interior points (errors +0.05 and -0.2), one near an edge, one outside the square.
+    table = pd.DataFrame(
+        {
+            "logp_true": [-1.0, -1.0, -1.0, -math.inf],
+            "logp_ode": [-0.95, -1.2, -3.0, -9.0],
+            "elbo": [-1.1, -0.7, -2.0, -9.0],
+        }
+    )
+    out = summary(table, np.array([0.5, 0.3, 0.01, 0.0]))
+    assert out["interior_logp_ode_abs_error"] == pytest.approx(0.125)
+    assert out["interior_logp_ode_max_abs_error"] == pytest.approx(0.2)
+    assert out["interior_elbo_gap"] == pytest.approx((0.1 - 0.3) / 2)
+    assert out["interior_elbo_max_abs_gap"] == pytest.approx(0.3)
+    assert out["edge_logp_ode_abs_error"] == pytest.approx(2.0)
+    assert out["logp_ode_abs_error"] == pytest.approx((0.05 + 0.2 + 2.0) / 3)
+    assert out["elbo_margin"] == pytest.approx(-2.0 - -9.0)

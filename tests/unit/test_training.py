@@ -189,7 +189,7 @@ def test_blurred_fourier_features_are_the_plain_ones_averaged_over_the_noise(sca
     # With x_fourier_blur c each wave is its mean over noise of c times the level sigma: at
     # input x it is E sin(w (x + c sigma e)) (in the units the network sees), closed form
     # exp(-(w tau)^2 / 2) sin(w x); the other features are the plain model's.
-    cfg = replace(BASE, x_fourier=3, scale_input=scale_input)
+    cfg = replace(BASE, x_fourier=3, scale_input=scale_input, x_fourier_blur=0.0)
     plain, blurred = Denoiser(cfg), Denoiser(replace(cfg, x_fourier_blur=blur))
     x = torch.tensor([[0.3, -0.7], [1.1, 0.05]], dtype=torch.float64)
     sigma = torch.tensor([0.02, 0.15], dtype=torch.float64)

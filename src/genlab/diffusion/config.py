@@ -8,7 +8,7 @@ code (and DVC re-runs a stage only when code it actually runs changes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from genlab.common.errors import bad_param
@@ -28,7 +28,7 @@ Layout = Literal["grid", "rings"]
 class DataConfig:
     """Params section `data`: the unconditional dataset, points uniform in [-1, 1]^2."""
 
-    n: int = number(4000, lo=1)
+    n: int = number(16000, lo=1)
     seed: int = number(0, lo=0)
 
 
@@ -43,18 +43,18 @@ class ClassesConfig:
 
 @dataclass(frozen=True)
 class DenoiserConfig:
-    """Params section `denoiser`: the schedule, the MLP and its full-batch Adam training."""
+    """Params section `denoiser`: the schedule, the MLP and its Adam training."""
 
     schedule: ScheduleName = "exp"
     sigma_min: float = number(0.006737947, gt=0.0)
     sigma_max: float = number(5.0, gt=0.0, hi=1000.0)
     time_input: TimeInput = "fourier"
     x_fourier: int = number(2, lo=0, hi=16)
-    x_fourier_blur: float = number(0.0, lo=0.0, hi=100.0)
+    x_fourier_blur: float = number(3.0, lo=0.0, hi=100.0)
     width: int = number(64, lo=1)
     depth: int = number(3, lo=1)
-    members: int = number(1, lo=1, hi=64)
-    epochs: int = number(6000, lo=1)
+    members: int = number(2, lo=1, hi=64)
+    epochs: int = number(4000, lo=1)
     lr: float = number(0.02, gt=0.0)
     adam_eps: float = number(0.0005, gt=0.0)
     lr_schedule: LrSchedule = "cosine"
@@ -92,17 +92,11 @@ class ConditionalConfig:
     n: int = number(200, lo=1)
 
     def denoiser(self, base: DenoiserConfig) -> DenoiserConfig:
-        """The conditional model's settings: `base` (section `denoiser`) with this section's
-        input features, members, training length, batch size and Adam epsilon."""
-        return replace(
-            base,
-            x_fourier=self.x_fourier,
-            x_fourier_blur=self.x_fourier_blur,
-            members=self.members,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            adam_eps=self.adam_eps,
-        )
+        """The conditional model's settings: `base` (section `denoiser`) with every field this
+        section shares with it (input features, members, training length, batch size, Adam
+        epsilon) taken from this section."""
+        shared = {f.name for f in fields(DenoiserConfig)} & {f.name for f in fields(self)}
+        return replace(base, **{name: getattr(self, name) for name in sorted(shared)})
 
 
 @dataclass(frozen=True)

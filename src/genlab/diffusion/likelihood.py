@@ -253,8 +253,9 @@ def summary(table: pd.DataFrame, edge: np.ndarray) -> dict[str, float]:
 
     Over the in-support points (and separately the interior ones, at least INTERIOR from
     their region's edges, and the rest, near an edge): mean |logp_ode - logp_true| and
-    mean (logp_true - elbo); elbo_margin: the lowest in-support ELBO minus the highest
-    out-of-support one.
+    mean (logp_true - elbo); for the interior points also the worst point's |logp_ode -
+    logp_true| and |logp_true - elbo| (`_max_`); elbo_margin: the lowest in-support ELBO
+    minus the highest out-of-support one.
     """
     inside = np.isfinite(table["logp_true"].to_numpy())
     interior = inside & (edge >= INTERIOR)
@@ -264,6 +265,10 @@ def summary(table: pd.DataFrame, edge: np.ndarray) -> dict[str, float]:
             rows = table[mask]
             out[f"{tag}logp_ode_abs_error"] = float((rows.logp_ode - rows.logp_true).abs().mean())
             out[f"{tag}elbo_gap"] = float((rows.logp_true - rows.elbo).mean())
+    if interior.any():
+        rows = table[interior]
+        out["interior_logp_ode_max_abs_error"] = float((rows.logp_ode - rows.logp_true).abs().max())
+        out["interior_elbo_max_abs_gap"] = float((rows.logp_true - rows.elbo).abs().max())
     if inside.any() and not inside.all():
         out["elbo_margin"] = float(table.elbo[inside].min() - table.elbo[~inside].max())
     return out
