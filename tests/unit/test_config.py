@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 import yaml
@@ -10,6 +10,7 @@ from conftest import assert_one_line
 
 from genlab.common.errors import GenlabError, bad_param
 from genlab.config import load_config, parse_config
+from genlab.diffusion.config import ConditionalConfig, DenoiserConfig
 
 
 def test_repository_params_are_valid(root):
@@ -104,6 +105,9 @@ def test_conditional_section_overrides_the_denoiser_fields_it_shares():
     taken = {"x_fourier": 4, "x_fourier_blur": 1.5, "members": 5, "epochs": 7,
              "batch_size": 30, "adam_eps": 0.25}  # fmt: skip
     assert {name: getattr(d, name) for name in taken} == taken
+    # no other field of `conditional` (n, class_dim) is taken for a denoiser field
+    shared = {f.name for f in fields(DenoiserConfig)} & {f.name for f in fields(ConditionalConfig)}
+    assert shared == set(taken)
     # the rest stays the unconditional model's
     assert (d.lr, d.width, d.seed) == (0.5, 16, cfg.denoiser.seed)
     assert replace(d, **{name: getattr(cfg.denoiser, name) for name in taken}) == cfg.denoiser
