@@ -12,8 +12,7 @@ Variants run in parallel processes (`--jobs`, each with `--threads` threads). `-
 trains every variant once per `denoiser.seed` and adds a mean row per variant, with the
 number of seeds that meet the interior ODE target at the pipeline's table points (on their
 mean, and at the worst of them: `_max_`), the ELBO target at the worst of them and the
-class-accuracy target; `--models` trains one of
-the two models only. Examples:
+class-accuracy target; `--models` trains one of the two models only. Examples:
 
     python benchmarks/denoiser_variants.py --jobs 2 --out reports/denoiser_variants.md
     python benchmarks/denoiser_variants.py --jobs 1 --threads 2 --models conditional \
