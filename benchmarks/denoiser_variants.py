@@ -7,7 +7,8 @@ batch_size) with the conditional model's epochs;
 every variant trains both models on the pipeline's data recipe and is scored as the
 stages score them: sample quality at the configured sampler, the best sampler at small
 NFE budgets, class accuracy and swd (also on `--large` samples per class: `_large`), and
-ELBO / ODE log p errors at the nine grid cells' centres.
+ELBO / ODE log p errors at the nine grid cells' centres (`ode_ok`: how many of them are
+within the ODE target).
 Variants run in parallel processes (`--jobs`, each with `--threads` threads). `--seeds`
 trains every variant once per `denoiser.seed` and adds a mean row per variant, with the
 number of seeds that meet the interior ODE target at the pipeline's table points (on their
@@ -86,6 +87,11 @@ ACC_TARGET = 0.99  # and its class-accuracy target
 LARGE_PER_CLASS = 1000
 
 
+def centres_within(table: pd.DataFrame) -> int:
+    """How many of the nine centres have their ODE log p within ODE_TARGET of the truth."""
+    return int(((table.logp_ode - table.logp_true).abs() < ODE_TARGET).sum())
+
+
 def score(
     cfg: Config,
     name: str,
@@ -143,12 +149,14 @@ def _score_unconditional(
         quality = f"{best.in_support:.3f}/{best.swd_ratio:.2f}"
         row[f"best@{budget}"] = f"{best.sampler} {best.grid} {quality}"
     layout = cfg.classes.layout
-    uncond = evaluate_model("u", model, schedule, lc, layout, points).metrics
+    at_centres = evaluate_model("u", model, schedule, lc, layout, points)
+    uncond = at_centres.metrics
     at_table = evaluate_model("u", model, schedule, cfg.likelihood, layout, table).metrics
     row |= {"ode_err": uncond["interior_logp_ode_abs_error"],
             "elbo_gap": uncond["interior_elbo_gap"],
             "ode_err_table": at_table["interior_logp_ode_abs_error"],
             "ode_max": uncond["interior_logp_ode_max_abs_error"],
+            "ode_ok": centres_within(at_centres.table),
             "ode_max_table": at_table["interior_logp_ode_max_abs_error"],
             "elbo_max_table": at_table["interior_elbo_max_abs_gap"]}  # fmt: skip
     return row
@@ -184,12 +192,14 @@ def _score_conditional(
         cq = class_quality(xs, lab, layout, m)
         row |= {f"class_acc{suffix}": cq["class_accuracy"],
                 f"cond_swd{suffix}": cq["cond_swd_ratio_mean"]}  # fmt: skip
-    centres = evaluate_model("c", cmodel, schedule, lc, layout, points).metrics
+    at_centres = evaluate_model("c", cmodel, schedule, lc, layout, points)
+    centres = at_centres.metrics
     at_table = evaluate_model("c", cmodel, schedule, cfg.likelihood, layout, table).metrics
     row |= {"cond_ode_err": centres["interior_logp_ode_abs_error"],
             "cond_elbo_gap": centres["interior_elbo_gap"],
             "cond_ode_err_table": at_table["interior_logp_ode_abs_error"],
             "cond_ode_max": centres["interior_logp_ode_max_abs_error"],
+            "cond_ode_ok": centres_within(at_centres.table),
             "cond_ode_max_table": at_table["interior_logp_ode_max_abs_error"],
             "cond_elbo_max_table": at_table["interior_elbo_max_abs_gap"]}  # fmt: skip
     return row
