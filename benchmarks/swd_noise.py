@@ -29,7 +29,9 @@ SAMPLERS = (("dpmpp_2m", "uniform", 10), ("dpmpp_2m", "uniform", 20), ("stochast
 
 
 def main(
-    clouds: int = typer.Option(20, help="independent clouds per row (sampler seeds 0, 1, ...)."),
+    clouds: int = typer.Option(
+        20, min=2, help="independent clouds per row (sampler seeds 0, 1, ...)."
+    ),
     threads: int = typer.Option(2, help="torch threads."),
 ) -> None:
     """Print the spread of swd_ratio over clouds, for one and for `metrics.references` pairs."""

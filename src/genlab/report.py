@@ -140,7 +140,7 @@ TABLES: dict[str, list[Entry]] = {
         Entry(
             "quality/quality_vs_nfe.md",
             "Every sampler at equal denoiser-call budgets, same start noise "
-            "(a perfect sampler's swd_ratio is about 1, within about 0.1 for one cloud).",
+            "(a perfect sampler's swd_ratio is about 1: 0.75-1.15 for one cloud, docs/metrics.md).",
             ("sampler.grid", "sampler.denoise_final", "figures.nfe"),
         )
     ],

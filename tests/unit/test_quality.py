@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import statistics
 
+import pytest
 import torch
 
 from genlab.diffusion.config import MetricsConfig
-from genlab.diffusion.quality import directions, square_quality, swd
+from genlab.diffusion.quality import directions, quality, reference, square_quality, swd
 from genlab.diffusion.truth import sample_square
 
 
@@ -46,3 +47,10 @@ def test_more_reference_pairs_make_a_perfect_sampler_read_one_whatever_the_seed(
             assert square_quality(0.8 * clouds[0], cfg)["swd_ratio"] > 1.5
     assert all(abs(m - 1.0) < 0.1 for m in means[16])
     assert max(means[16]) - min(means[16]) < 0.5 * (max(means[1]) - min(means[1]))
+
+
+def test_a_cloud_of_another_size_than_the_reference_is_refused():
+    cfg = MetricsConfig(projections=8, references=2, seed=0)
+    ref = reference(sample_square, 50, cfg, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="50 points in 2 dimensions"):
+        quality(torch.zeros(1, 2), ref, torch.ones(1, dtype=torch.bool))

@@ -52,7 +52,7 @@ def swd(a: torch.Tensor, b: torch.Tensor, projections: int = 256, seed: int = 0)
     return _distance(sorted_projections(a, dirs), sorted_projections(b, dirs))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reference:
     """`metrics.references` pairs of fresh true draws of n points: the first draw of every
     pair as sorted projections (references, projections, n), and swd_floor, the mean swd
@@ -65,19 +65,26 @@ class Reference:
 
 def reference(draw: Draw, n: int, cfg: MetricsConfig, generator: torch.Generator) -> Reference:
     """The reference pairs of one true distribution, drawn in turn from `generator`."""
-    truth, floors = [], []
-    for _ in range(cfg.references):
-        x = draw(n, generator)
-        dirs = directions(x.shape[1], cfg.projections, cfg.seed)
-        first = sorted_projections(x, dirs)
-        floors.append(_distance(sorted_projections(draw(n, generator), dirs), first))
-        truth.append(first)
+    if cfg.references < 1:
+        raise ValueError(f"metrics.references must be at least 1, got {cfg.references}")
+    pairs = [(draw(n, generator), draw(n, generator)) for _ in range(cfg.references)]
+    dirs = directions(pairs[0][0].shape[1], cfg.projections, cfg.seed)
+    truth = [sorted_projections(first, dirs) for first, _ in pairs]
+    floors = [
+        _distance(sorted_projections(again, dirs), first)
+        for first, (_, again) in zip(truth, pairs, strict=True)
+    ]
     return Reference(dirs, torch.stack(truth), sum(floors) / len(floors))
 
 
 def quality(samples: torch.Tensor, ref: Reference, inside: torch.Tensor) -> dict[str, float]:
     """in_support, and swd (the mean over the reference draws), swd_floor and swd_ratio of
     samples against `ref`."""
+    if samples.shape != (ref.truth.shape[-1], ref.dirs.shape[0]):
+        raise ValueError(
+            f"samples of shape {tuple(samples.shape)} against reference draws of "
+            f"{ref.truth.shape[-1]} points in {ref.dirs.shape[0]} dimensions"
+        )
     mine = sorted_projections(samples, ref.dirs)
     dist = sum(_distance(mine, truth) for truth in ref.truth) / len(ref.truth)
     return {
