@@ -44,9 +44,9 @@ def main(
             sample_square(n, torch.Generator().manual_seed(10_000 + i)) for i in range(clouds)
         ]
     }
+    eps = eps_fn(model, schedule)
     for kind, grid, nfe in SAMPLERS:
         sc = replace(s, kind=kind, grid=grid, steps=steps_for_nfe(kind, nfe, s.denoise_final))
-        eps = eps_fn(model, schedule)
         rows[f"{kind} {grid} {nfe} NFE"] = [
             sample_points(eps, schedule, sc, n, seed)[1] for seed in range(clouds)
         ]
